@@ -1,0 +1,53 @@
+"""The four services, each `python -m services.<name>` in its own process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import httpx
+
+from deploy.local.part import Part
+from deploy.local.process import spawn
+from deploy.local.settings import StackSettings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class ServicePart(Part):
+    def __init__(self, settings: StackSettings, name: str, kafka_address: str, database_url: str) -> None:
+        super().__init__(settings)
+        self.name = name
+        self.marker = f"services.{name}"
+        self.kafka_address = kafka_address
+        self.database_url = database_url
+
+    @property
+    def port(self) -> int:
+        return self.settings.ports.service(self.name)
+
+    @property
+    def address(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        prefix = self.name.upper()
+        return {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_address,
+            "DATABASE_URL": self.database_url,
+            f"{prefix}_PORT": str(self.port),
+            f"{prefix}_HOST": "127.0.0.1",
+            "LOG_FORMAT": "json",
+        }
+
+    def launch(self) -> None:
+        command = [sys.executable, "-m", f"services.{self.name}"]
+        spawn(command, env=self.environment(), log_file=self.log_file, pid_file=self.pid_file, cwd=REPO)
+
+    def is_ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.address}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("intake", "routing", "notification", "postal")
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every port of one stack, derived from its base so that two stacks never share one."""
+
+    base: int
+
+    def service(self, name: str) -> int:
+        return self.base + 1 + SERVICES.index(name)
+
+    @property
+    def postgres(self) -> int:
+        return self.base + 432
+
+    @property
+    def kafka(self) -> int:
+        return self.base + 1092
+
+    @property
+    def kafka_controller(self) -> int:
+        return self.base + 1093
+
+
+class StackSettings(BaseSettings):
+    """The local stack (`make up`, and the test stack of `make test`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LIENTHONG_", extra="ignore")
+
+    home: Path = Field(Path(".local"), description="Folder holding the stack's data, logs and pid files.")
+    port_base: int = Field(
+        8000,
+        ge=1024,
+        le=55000,
+        description="Base of the stack's ports: services base+1..+4, PostgreSQL base+432, Kafka base+1092 "
+        "(controller base+1093).",
+    )
+    cache: Path = Field(
+        Path.home() / ".cache" / "lienthong",
+        description="Where the broker's jars are kept once fetched, shared by every stack of this user.",
+    )
+    profile: Literal["dev", "test"] = Field(
+        "dev",
+        description="`test` tunes the stack for speed (no fsync, short minimum session timeouts); "
+        "never for data you keep.",
+    )
+    postgres_system_user: str = Field(
+        "lienthong",
+        description="System user running PostgreSQL when the stack is started by root (created if missing).",
+    )
+    kafka_heap: str = Field("1g", description="Maximum Java heap of the local broker.")
+    ready_timeout_s: float = Field(120, description="How long each part may take to become ready.")
+
+    @property
+    def root(self) -> Path:
+        return self.home.resolve()
+
+    @property
+    def ports(self) -> Ports:
+        return Ports(self.port_base)
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def env_file(self) -> Path:
+        return self.root / "stack.env"

@@ -1,0 +1,118 @@
+"""The whole local stack: start in order, stop in reverse, report, and write `stack.env`."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+import time
+
+from deploy.local.kafka import KafkaPart, check_java
+from deploy.local.part import Part
+from deploy.local.postgres import PostgresPart
+from deploy.local.process import PartFailedError, port_in_use, port_owner
+from deploy.local.services import ServicePart
+from deploy.local.settings import SERVICES, StackSettings
+from shared.kafka.topics import ensure_topics
+from shared.settings import KafkaSettings, with_database
+
+
+class Stack:
+    def __init__(self, settings: StackSettings) -> None:
+        self.settings = settings
+        self.postgres = PostgresPart(settings)
+        self.kafka = KafkaPart(settings)
+        self.services = [
+            ServicePart(settings, name, self.kafka.address, self.postgres.address) for name in SERVICES
+        ]
+
+    @property
+    def parts(self) -> list[Part]:
+        return [self.postgres, self.kafka, *self.services]
+
+    def select(self, infrastructure_only: bool) -> list[Part]:
+        return [self.postgres, self.kafka] if infrastructure_only else self.parts
+
+    def up(self, infrastructure_only: bool = False) -> None:
+        """Start what is not running; parts already running are left as they are."""
+        parts = self.select(infrastructure_only)
+        self._preflight(parts)
+        self._start([self.postgres])
+        self._start([self.kafka])
+        created = asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=self.kafka.address)))
+        print(f"  topics: {len(created)} created" if created else "  topics: all present", flush=True)
+        # The services depend only on the two above, not on each other: they start side by side.
+        self._start([part for part in parts if part in self.services])
+        self.write_env_file(parts)
+
+    def _preflight(self, parts: list[Part]) -> None:
+        """Fail before starting anything when a part cannot start: Java missing, a port taken."""
+        if self.kafka in parts and self.kafka.pid() is None:
+            check_java()
+        for part in parts:
+            if part.pid() is None and port_in_use(part.port):
+                raise PartFailedError(
+                    part.name,
+                    f"port {part.port} is taken by {port_owner(part.port)}; stop it, or give this stack "
+                    f"other ports with LIENTHONG_PORT_BASE (now {self.settings.port_base})",
+                )
+
+    def _start(self, parts: list[Part]) -> None:
+        started = time.monotonic()
+        launched = []
+        for part in parts:
+            pid = part.pid()
+            if pid is not None:
+                print(f"  {part.name}: already running (pid {pid}, port {part.port})", flush=True)
+                continue
+            print(f"  {part.name}: starting on port {part.port} ...", flush=True)
+            part.prepare()
+            part.launch()
+            launched.append(part)
+        for part in parts:
+            part.wait_ready()
+            if part in launched:
+                elapsed = time.monotonic() - started
+                print(f"  {part.name}: ready in {elapsed:.1f} s (pid {part.pid()})", flush=True)
+
+    def down(self) -> None:
+        for part in reversed(self.parts):
+            if part.pid() is not None:
+                print(f"  {part.name}: stopping (pid {part.pid()})", flush=True)
+                part.stop()
+
+    def status(self) -> list[dict[str, str]]:
+        rows = []
+        for part in self.parts:
+            pid = part.pid()
+            rows.append({
+                "part": part.name,
+                "state": "up" if pid is not None else "down",
+                "pid": str(pid or "-"),
+                "port": str(part.port),
+                "address": part.address,
+                "log": str(part.log_file),
+            })  # fmt: skip
+        return rows
+
+    def environment(self, parts: list[Part]) -> dict[str, str]:
+        """What a client needs to reach this stack (the variables of `stack.env`)."""
+        env = {
+            "LIENTHONG_HOME": str(self.settings.root),
+            "LIENTHONG_PORT_BASE": str(self.settings.port_base),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka.address,
+            "DATABASE_URL": self.postgres.address,
+        }
+        for service in self.services:
+            prefix = service.name.upper()
+            env[f"{prefix}_DATABASE_URL"] = with_database(self.postgres.address, f"lienthong_{service.name}")
+            if service in parts:
+                env[f"{prefix}_URL"] = service.address
+        return env
+
+    def write_env_file(self, parts: list[Part]) -> None:
+        lines = [f"{key}={shlex.quote(value)}" for key, value in self.environment(parts).items()]
+        self.settings.env_file.write_text(
+            "# Written by `make up`: the addresses of this stack, as shell variables.\n"
+            + "\n".join(lines)
+            + "\n"
+        )

@@ -1,0 +1,2 @@
+"""The notification service: tells applicants by SMS and email what happens to their dossier, and asks
+them to rate it."""

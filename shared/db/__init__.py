@@ -1,0 +1,14 @@
+"""PostgreSQL helpers shared by the services: connecting, creating a service's database, migrations."""
+
+from shared.db.connect import Connection, create_pool, ensure_database
+from shared.db.migrations import Migration, MigrationSource, apply_migrations, pending_migrations
+
+__all__ = [
+    "Connection",
+    "Migration",
+    "MigrationSource",
+    "apply_migrations",
+    "create_pool",
+    "ensure_database",
+    "pending_migrations",
+]

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import asyncpg
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.settings import with_database
+
+log = structlog.get_logger(__name__)
+
+# A plain connection, or one borrowed from a pool: the same API.
+Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+async def ensure_database(dsn: str) -> None:
+    """Create the database that `dsn` names if its server does not have it yet.
+
+    Connects to the server's `postgres` maintenance database; CREATE DATABASE cannot run in a transaction
+    and has no IF NOT EXISTS, so a concurrent creator is tolerated by catching DuplicateDatabaseError.
+    """
+    name = urlsplit(dsn).path.lstrip("/")
+    conn = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+                log.info("database.created", database=name)
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+    assert pool is not None  # asyncpg types the pool as optional for its `init` hook only
+    return pool

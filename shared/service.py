@@ -1,0 +1,174 @@
+"""The process shell every service shares: start-up (database, migrations, workers), /healthz, /readyz,
+/metrics, and serving the FastAPI app with uvicorn. Each service's `__main__` is its composition root and
+calls `serve` with its settings and migrations; later issues hand it the service's routes and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+import uvicorn
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+from shared.db import MigrationSource, apply_migrations, create_pool, ensure_database
+from shared.kafka.probe import BrokerProbe
+from shared.logging import configure_logging
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+START_RETRY_S = (0.5, 1.0, 2.0, 5.0)
+
+
+@dataclass
+class StartupState:
+    migrations_applied: bool = False
+    workers_started: bool = False
+    error: str | None = None
+    attempts: int = 0
+
+
+@dataclass
+class ServiceRuntime:
+    """The long-lived resources of one service process, built at start-up and disposed of at shutdown."""
+
+    settings: ServiceSettings
+    migrations: list[MigrationSource]
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    pool: asyncpg.Pool | None = None
+    state: StartupState = field(default_factory=StartupState)
+
+    def __post_init__(self) -> None:
+        self.probe = BrokerProbe(self.settings.kafka)
+        self._tasks: list[asyncio.Task[None]] = []
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        Gauge("lienthong_ready", "1 when /readyz answers ready", registry=self.registry).set_function(
+            lambda: float(self.state.migrations_applied and self.state.workers_started)
+        )
+        Gauge(
+            "lienthong_broker_reachable", "1 when the last broker check succeeded", registry=self.registry
+        ).set_function(lambda: float(self.probe.status.reachable))
+
+    async def start(self) -> None:
+        """Runs in the background so that the HTTP API answers (not ready) while the database is away."""
+        delays = iter(START_RETRY_S)
+        delay = 0.0
+        while self.pool is None or not self.state.migrations_applied:
+            self.state.attempts += 1
+            try:
+                if self.settings.creates_own_database:
+                    await ensure_database(self.settings.dsn)
+                self.pool = self.pool or await create_pool(self.settings.dsn)
+                async with self.pool.acquire() as conn:
+                    await apply_migrations(conn, self.migrations)
+                self.state.migrations_applied = True
+                self.state.error = None
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                self.state.error = f"{type(error).__name__}: {error}"
+                delay = next(delays, delay)
+                log.warning("startup.retrying", error=self.state.error, retry_in_s=delay)
+                await asyncio.sleep(delay)
+        self._tasks.append(asyncio.create_task(self.probe.run(), name="broker-probe"))
+        self.state.workers_started = True
+        log.info("service.started", port=self.settings.http_port, database=self.settings.database_name)
+
+    def start_in_background(self) -> None:
+        self._tasks.append(asyncio.create_task(self._start_logging_failure(), name="startup"))
+
+    async def _start_logging_failure(self) -> None:
+        try:
+            await self.start()
+        except Exception as error:  # a permanent start-up error: visible in /readyz and the log, never silent
+            self.state.error = f"{type(error).__name__}: {error}"
+            log.exception("startup.failed")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.probe.close()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks = {
+            "database": await self._database_reachable(),
+            "migrations": self.state.migrations_applied,
+            "workers": self.state.workers_started,
+        }
+        return {"ready": all(checks.values()), "checks": checks, "error": self.state.error}
+
+    async def _database_reachable(self) -> bool:
+        if self.pool is None:
+            return False
+        try:
+            async with asyncio.timeout(2):
+                return bool(await self.pool.fetchval("SELECT true"))
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False
+
+    def health(self) -> dict[str, Any]:
+        broker = self.probe.status
+        return {
+            "status": "alive",
+            "service": self.settings.service,
+            "broker": {
+                "reachable": broker.reachable,
+                "brokers": broker.brokers,
+                "checked_at": broker.checked_at.isoformat() if broker.checked_at else None,
+                "error": broker.error,
+            },
+            "startup": {"attempts": self.state.attempts, "error": self.state.error},
+        }
+
+
+def build_app(runtime: ServiceRuntime, title: str) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        runtime.start_in_background()
+        yield
+        await runtime.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+
+    @app.get("/healthz", tags=["operations"], summary="Alive, with broker and start-up details")
+    async def healthz() -> dict[str, Any]:
+        return runtime.health()
+
+    @app.get("/readyz", tags=["operations"], summary="Database up, migrations applied, workers started")
+    async def readyz() -> JSONResponse:
+        readiness = await runtime.readiness()
+        return JSONResponse(readiness, status_code=200 if readiness["ready"] else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def serve(settings: ServiceSettings, migrations: list[MigrationSource], title: str) -> None:
+    configure_logging(settings.log, service=settings.service)
+    runtime = ServiceRuntime(settings, migrations)
+    app = build_app(runtime, title)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.http_port, log_config=None, access_log=False, lifespan="on"
+    )
+    uvicorn.Server(config).run()
