@@ -58,6 +58,42 @@ def check_java() -> str:
     return java
 
 
+def single_node_properties(*, listeners: str, advertised: str, controller: str) -> dict[str, str | int]:
+    """A one-node KRaft broker (broker and controller), as the local stack and the containers run it."""
+    return {
+        "process.roles": "broker,controller",
+        "node.id": 1,
+        "listeners": listeners,
+        "advertised.listeners": f"PLAINTEXT://{advertised}",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "controller.quorum.voters": f"1@{controller}",
+        # Topics come only from deploy/topics.yaml: a misspelt name must fail, not create a topic.
+        "auto.create.topics.enable": "false",
+        "offsets.topic.replication.factor": 1,
+        "offsets.topic.num.partitions": 12,
+        "transaction.state.log.replication.factor": 1,
+        "transaction.state.log.min.isr": 1,
+        "share.coordinator.state.topic.replication.factor": 1,
+        "share.coordinator.state.topic.min.isr": 1,
+        # One machine, one broker: nothing to wait for before the first rebalance.
+        "group.initial.rebalance.delay.ms": 0,
+    }
+
+
+TEST_PROFILE_PROPERTIES: dict[str, str | int] = {"group.min.session.timeout.ms": 500}
+
+
+def container_broker_environment(advertised: str) -> dict[str, str]:
+    """The apache/kafka image's KAFKA_* variables for a one-node broker tuned for tests."""
+    properties = single_node_properties(
+        listeners="PLAINTEXT://:9092,CONTROLLER://:9093", advertised=advertised, controller="localhost:9093"
+    )
+    properties |= TEST_PROFILE_PROPERTIES
+    return {"KAFKA_" + key.upper().replace(".", "_"): str(value) for key, value in properties.items()}
+
+
 def new_cluster_id() -> str:
     """A KRaft cluster id: a random UUID in URL-safe base64, as `kafka-storage random-uuid` makes it."""
     while True:
@@ -87,29 +123,14 @@ class KafkaPart(Part):
 
     def broker_properties(self) -> dict[str, str | int]:
         ports = self.settings.ports
-        properties: dict[str, str | int] = {
-            "process.roles": "broker,controller",
-            "node.id": 1,
-            "controller.quorum.bootstrap.servers": f"127.0.0.1:{ports.kafka_controller}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{ports.kafka},CONTROLLER://127.0.0.1:{ports.kafka_controller}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{ports.kafka}",
-            "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "log.dirs": str(self.data),
-            # Topics come only from deploy/topics.yaml: a misspelt name must fail, not create a topic.
-            "auto.create.topics.enable": "false",
-            "offsets.topic.replication.factor": 1,
-            "offsets.topic.num.partitions": 12,
-            "transaction.state.log.replication.factor": 1,
-            "transaction.state.log.min.isr": 1,
-            "share.coordinator.state.topic.replication.factor": 1,
-            "share.coordinator.state.topic.min.isr": 1,
-            # One machine, one broker: nothing to wait for before the first rebalance.
-            "group.initial.rebalance.delay.ms": 0,
-        }
+        properties = single_node_properties(
+            listeners=f"PLAINTEXT://127.0.0.1:{ports.kafka},CONTROLLER://127.0.0.1:{ports.kafka_controller}",
+            advertised=self.address,
+            controller=f"127.0.0.1:{ports.kafka_controller}",
+        )
+        properties["log.dirs"] = str(self.data)
         if self.settings.profile == "test":
-            properties |= {"group.min.session.timeout.ms": 500}
+            properties |= TEST_PROFILE_PROPERTIES
         return properties
 
     def prepare(self) -> None:
@@ -119,8 +140,9 @@ class KafkaPart(Part):
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in self.broker_properties().items()))
         if not (self.data / "meta.properties").exists():
             print(f"  kafka: formatting storage in {self.data}", flush=True)
-            self._java_tool(["kafka.tools.StorageTool", "format", "--standalone", "-t", new_cluster_id(),
-                             "-c", str(self.properties)])  # fmt: skip
+            self._java_tool(
+                ["kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.properties)]
+            )
 
     def _fetch_jars(self) -> None:
         stamp = self.libs / ".pom-sha256"

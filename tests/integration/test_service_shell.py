@@ -1,0 +1,48 @@
+"""Each service process: ready when its database is, whatever the broker does; metrics and OpenAPI served."""
+
+import httpx
+import pytest
+
+from tests.processes import free_port, running_service, wait_for
+
+SERVICES = ["intake", "routing", "notification", "postal"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_becomes_ready_and_serves_operations_endpoints(
+    service: str, infrastructure_env: dict[str, str]
+) -> None:
+    with running_service(service, infrastructure_env) as base:
+        ready = wait_for(f"{base}/readyz").json()
+        assert ready["checks"] == {"database": True, "migrations": True, "workers": True}
+        health = httpx.get(f"{base}/healthz").json()
+        assert health["service"] == service
+        assert health["broker"]["reachable"] is True
+        metrics = httpx.get(f"{base}/metrics").text
+        assert "lienthong_ready 1.0" in metrics
+        assert "lienthong_broker_reachable 1.0" in metrics
+        assert "process_resident_memory_bytes" in metrics
+        paths = httpx.get(f"{base}/openapi.json").json()["paths"]
+        assert {"/healthz", "/readyz", "/metrics"} <= set(paths)
+
+
+def test_without_its_database_a_service_is_alive_but_not_ready(infrastructure_env: dict[str, str]) -> None:
+    closed = free_port()
+    env = {**infrastructure_env, "DATABASE_URL": f"postgresql://lienthong@127.0.0.1:{closed}/postgres"}
+    with running_service("intake", env) as base:
+        not_ready = wait_for(f"{base}/readyz", status=503)
+        assert not_ready.json()["checks"]["database"] is False
+        health = wait_for(f"{base}/healthz").json()
+        assert health["status"] == "alive"
+        assert (
+            "ConnectionRefusedError" in health["startup"]["error"] or "connect" in health["startup"]["error"]
+        )
+
+
+def test_a_broker_outage_does_not_take_a_service_out_of_service(infrastructure_env: dict[str, str]) -> None:
+    env = {**infrastructure_env, "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}
+    with running_service("intake", env) as base:
+        assert wait_for(f"{base}/readyz").json()["ready"] is True
+        health = httpx.get(f"{base}/healthz").json()
+        assert health["broker"]["reachable"] is False
+        assert "lienthong_broker_reachable 0.0" in httpx.get(f"{base}/metrics").text

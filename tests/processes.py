@@ -1,0 +1,57 @@
+"""Running a service as the separate process it is in production (`python -m services.<name>`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from tests.infrastructure import REPO
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, status: int = 200, timeout_s: float = 60) -> httpx.Response:
+    deadline = time.monotonic() + timeout_s
+    last: httpx.Response | Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            last = httpx.get(url, timeout=2)
+            if last.status_code == status:
+                return last
+        except httpx.HTTPError as error:
+            last = error
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer {status} within {timeout_s} s; last: {last!r}")
+
+
+@contextmanager
+def running_service(name: str, env: dict[str, str]) -> Iterator[str]:
+    """Start the service on a free port; yields its base URL once it answers at all."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", f"services.{name}"],
+        cwd=REPO,
+        env={**os.environ, **env, f"{name.upper()}_PORT": str(port), "LOG_FORMAT": "json"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/healthz")
+        yield base
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+        if process.returncode not in (0, -15):
+            print(output.decode(errors="replace")[-3000:])

@@ -1,0 +1,92 @@
+"""`make test`: the whole suite against a real broker and database, one pytest run per tier.
+
+    python -m tests.run              every tier
+    python -m tests.run unit stack   only these tiers
+
+The broker and database come from tests/infrastructure.py (given, containers, or a local stack started once
+for the run and stopped after). Prints the time spent per tier and ends with one line `N passed, N failed`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.logging import configure_logging
+from shared.settings import LogSettings
+from tests.infrastructure import REPO, infrastructure
+
+# In the order they run: the fast ones first, so that a broken basic fails early.
+TIERS = ("unit", "integration", "stack", "e2e", "fault")
+
+
+@dataclass
+class TierResult:
+    tier: str
+    seconds: float
+    passed: int
+    failed: int
+    skipped: int
+    exit_code: int
+
+
+def run_tier(tier: str, env: dict[str, str], reports: Path) -> TierResult:
+    report = reports / f"{tier}.xml"
+    print(f"\n=== tier {tier} ===", flush=True)
+    started = time.monotonic()
+    exit_code = subprocess.call(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            f"tests/{tier}",
+            "-q",
+            f"--junitxml={report}",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=REPO,
+        env={**os.environ, **env},
+    )
+    seconds = time.monotonic() - started
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    if report.exists():
+        suite = ET.parse(report).getroot().find("testsuite")
+        if suite is not None:
+            counts = {key: int(suite.get(key, 0)) for key in counts}
+    failed = counts["failures"] + counts["errors"]
+    passed = counts["tests"] - failed - counts["skipped"]
+    # pytest's exit code 5 means the tier collected no test: a tier that tests nothing is a failure here.
+    return TierResult(tier, seconds, passed, failed, counts["skipped"], exit_code)
+
+
+def main(argv: list[str]) -> int:
+    tiers = [tier for tier in (argv or TIERS) if (REPO / "tests" / tier).is_dir()]
+    unknown = set(argv) - set(TIERS)
+    if unknown:
+        print(f"unknown tiers: {sorted(unknown)}; the tiers are {', '.join(TIERS)}", file=sys.stderr)
+        return 2
+    configure_logging(LogSettings(level="WARNING", format="console"))
+    started = time.monotonic()
+    results: list[TierResult] = []
+    with infrastructure() as env, tempfile.TemporaryDirectory() as reports:
+        print(f"infrastructure ready in {time.monotonic() - started:.0f} s", flush=True)
+        results = [run_tier(tier, env, Path(reports)) for tier in tiers]
+    print("\ntier          seconds  passed  failed  skipped")
+    for r in results:
+        print(f"{r.tier:<12} {r.seconds:8.1f} {r.passed:7d} {r.failed:7d} {r.skipped:8d}")
+    print(f"{'total':<12} {time.monotonic() - started:8.1f}   (infrastructure start and stop included)")
+    passed = sum(r.passed for r in results)
+    failed = sum(r.failed for r in results) + sum(1 for r in results if r.exit_code != 0 and r.failed == 0)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if all(r.exit_code == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
