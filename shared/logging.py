@@ -34,9 +34,7 @@ def configure_logging(settings: LogSettings, **bound: Any) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_personal_data,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
-    )
+    renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
         processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -48,9 +48,7 @@ class KafkaSettings(BaseSettings):
         if self.sasl_mechanism is not None:
             options["sasl_mechanism"] = self.sasl_mechanism
             options["sasl_plain_username"] = self.sasl_username
-            options["sasl_plain_password"] = (
-                self.sasl_password.get_secret_value() if self.sasl_password else None
-            )
+            options["sasl_plain_password"] = self.sasl_password.get_secret_value() if self.sasl_password else None
         return options
 
 
@@ -74,7 +72,7 @@ class ServiceSettings(BaseSettings):
     default_port: ClassVar[int]
 
     host: str = Field("127.0.0.1", description="Address the HTTP API listens on (0.0.0.0 in containers).")
-    port: int = Field(0, description="HTTP port of the service (0 = the service's default).")
+    port: int = Field(0, description="HTTP port of the service's API.")
     database_url: str | None = Field(
         None,
         description="This service's own database. Unset: database `lienthong_<service>` on the server of "

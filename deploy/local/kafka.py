@@ -41,9 +41,7 @@ def java_executable() -> str:
 def check_java() -> str:
     """The java command to use; a clear error if there is none or it is too old."""
     java = java_executable()
-    advice = (
-        f"install Java {MINIMUM_JAVA}+ (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
-    )
+    advice = f"install Java {MINIMUM_JAVA}+ (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
     if shutil.which(java) is None:
         raise PartFailedError("kafka", f"Java not found ({java}); {advice}")
     output = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr
@@ -111,7 +109,7 @@ class KafkaPart(Part):
         self.data = self.folder / "data"
         self.properties = self.folder / "server.properties"
         self.marker = str(self.properties)
-        self.libs = settings.cache / f"kafka-{kafka_version()}" / "libs"
+        self.libs = settings.cache_folder / f"kafka-{kafka_version()}" / "libs"
 
     @property
     def port(self) -> int:
@@ -140,9 +138,7 @@ class KafkaPart(Part):
         self.properties.write_text("".join(f"{k}={v}\n" for k, v in self.broker_properties().items()))
         if not (self.data / "meta.properties").exists():
             print(f"  kafka: formatting storage in {self.data}", flush=True)
-            self._java_tool(
-                ["kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.properties)]
-            )
+            self._java_tool(["kafka.tools.StorageTool", "format", "-t", new_cluster_id(), "-c", str(self.properties)])
 
     def _fetch_jars(self) -> None:
         stamp = self.libs / ".pom-sha256"
@@ -171,9 +167,7 @@ class KafkaPart(Part):
             )
         stamp.write_text(pom_digest)
         jars = len(list(self.libs.glob("*.jar")))
-        print(
-            f"  kafka: fetched {jars} jars in {time.monotonic() - started:.0f} s into {self.libs}", flush=True
-        )
+        print(f"  kafka: fetched {jars} jars in {time.monotonic() - started:.0f} s into {self.libs}", flush=True)
 
     def _java_command(self, main: list[str]) -> list[str]:
         return [

@@ -112,9 +112,7 @@ class PostgresPart(Part):
         try:
             user = pwd.getpwnam(name)
         except KeyError:
-            print(
-                f"  postgres: creating system user {name!r} to run PostgreSQL (it refuses root)", flush=True
-            )
+            print(f"  postgres: creating system user {name!r} to run PostgreSQL (it refuses root)", flush=True)
             subprocess.run(
                 ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
                  "--shell", "/usr/sbin/nologin", name],

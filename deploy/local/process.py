@@ -43,9 +43,7 @@ def read_pid(pid_file: Path) -> int | None:
         return None
 
 
-def spawn(
-    command: Sequence[str], *, env: Mapping[str, str], log_file: Path, pid_file: Path, cwd: Path
-) -> int:
+def spawn(command: Sequence[str], *, env: Mapping[str, str], log_file: Path, pid_file: Path, cwd: Path) -> int:
     """Start a process in its own session, so it outlives the command that started it."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.parent.mkdir(parents=True, exist_ok=True)

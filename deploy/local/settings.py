@@ -45,9 +45,10 @@ class StackSettings(BaseSettings):
         description="Base of the stack's ports: services base+1..+4, PostgreSQL base+432, Kafka base+1092 "
         "(controller base+1093).",
     )
-    cache: Path = Field(
-        Path.home() / ".cache" / "lienthong",
-        description="Where the broker's jars are kept once fetched, shared by every stack of this user.",
+    cache: Path | None = Field(
+        None,
+        description="Where the broker's jars are kept once fetched, shared by every stack of this user "
+        "(default ~/.cache/lienthong).",
     )
     profile: Literal["dev", "test"] = Field(
         "dev",
@@ -64,6 +65,10 @@ class StackSettings(BaseSettings):
     @property
     def root(self) -> Path:
         return self.home.resolve()
+
+    @property
+    def cache_folder(self) -> Path:
+        return self.cache or Path.home() / ".cache" / "lienthong"
 
     @property
     def ports(self) -> Ports:

@@ -21,9 +21,7 @@ class Stack:
         self.settings = settings
         self.postgres = PostgresPart(settings)
         self.kafka = KafkaPart(settings)
-        self.services = [
-            ServicePart(settings, name, self.kafka.address, self.postgres.address) for name in SERVICES
-        ]
+        self.services = [ServicePart(settings, name, self.kafka.address, self.postgres.address) for name in SERVICES]
 
     @property
     def parts(self) -> list[Part]:
@@ -112,7 +110,5 @@ class Stack:
     def write_env_file(self, parts: list[Part]) -> None:
         lines = [f"{key}={shlex.quote(value)}" for key, value in self.environment(parts).items()]
         self.settings.env_file.write_text(
-            "# Written by `make up`: the addresses of this stack, as shell variables.\n"
-            + "\n".join(lines)
-            + "\n"
+            "# Written by `make up`: the addresses of this stack, as shell variables.\n" + "\n".join(lines) + "\n"
         )

@@ -34,9 +34,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 
-RECORD_MIGRATION = (
-    "INSERT INTO schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, $4)"
-)
+RECORD_MIGRATION = "INSERT INTO schema_migrations (component, version, name, checksum) VALUES ($1, $2, $3, $4)"
 
 
 class MigrationError(RuntimeError):

@@ -24,17 +24,13 @@ async def test_migrations_apply_once_and_are_recorded(fresh_database: str, tmp_p
         assert [m.version for m in await apply_migrations(conn, [demo])] == [1, 2]
         assert await apply_migrations(conn, [demo]) == []
         assert await pending_migrations(conn, [demo]) == []
-        columns = await conn.fetch(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = 'dossier'"
-        )
+        columns = await conn.fetch("SELECT column_name FROM information_schema.columns WHERE table_name = 'dossier'")
         assert {c["column_name"] for c in columns} == {"id", "code"}
     finally:
         await conn.close()
 
 
-async def test_replicas_starting_together_apply_each_migration_once(
-    fresh_database: str, tmp_path: Path
-) -> None:
+async def test_replicas_starting_together_apply_each_migration_once(fresh_database: str, tmp_path: Path) -> None:
     demo = source(tmp_path)
     connections = [await asyncpg.connect(fresh_database) for _ in range(3)]
     try:
@@ -47,9 +43,7 @@ async def test_replicas_starting_together_apply_each_migration_once(
             await conn.close()
 
 
-async def test_an_applied_migration_edited_afterwards_stops_the_start(
-    fresh_database: str, tmp_path: Path
-) -> None:
+async def test_an_applied_migration_edited_afterwards_stops_the_start(fresh_database: str, tmp_path: Path) -> None:
     demo = source(tmp_path)
     conn = await asyncpg.connect(fresh_database)
     try:

@@ -34,9 +34,7 @@ def test_without_its_database_a_service_is_alive_but_not_ready(infrastructure_en
         assert not_ready.json()["checks"]["database"] is False
         health = wait_for(f"{base}/healthz").json()
         assert health["status"] == "alive"
-        assert (
-            "ConnectionRefusedError" in health["startup"]["error"] or "connect" in health["startup"]["error"]
-        )
+        assert "ConnectionRefusedError" in health["startup"]["error"] or "connect" in health["startup"]["error"]
 
 
 def test_a_broker_outage_does_not_take_a_service_out_of_service(infrastructure_env: dict[str, str]) -> None:

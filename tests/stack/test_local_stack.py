@@ -1,0 +1,146 @@
+"""The local stack itself (`make up`, `make status`, `make down`), on a stack of its own: own home folder,
+own ports, driven through the same command the Makefile runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.infrastructure import REPO
+
+SERVICES = ["intake", "routing", "notification", "postal"]
+PARTS = ["postgres", "kafka", *SERVICES]
+
+
+class StackCommand:
+    def __init__(self, home: Path, port_base: int) -> None:
+        self.home = home
+        self.port_base = port_base
+        # The stack under test must not inherit the suite's own broker and database.
+        inherited = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+        self.env = {
+            **inherited,
+            "LIENTHONG_HOME": str(home),
+            "LIENTHONG_PORT_BASE": str(port_base),
+            "LIENTHONG_PROFILE": "test",
+        }
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "deploy.local", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def status(self) -> dict[str, dict[str, str]]:
+        result = self("status", "--json")
+        assert result.returncode == 0, result.stderr
+        return {row["part"]: row for row in json.loads(result.stdout)}
+
+    def env_file(self) -> dict[str, str]:
+        lines = (self.home / "stack.env").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
+    command = StackCommand(tmp_path_factory.mktemp("stack") / "home", port_base=38000)
+    result = command("up")
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield command
+    command("down")
+
+
+def test_up_brings_every_part_to_ready_and_writes_the_addresses(stack: StackCommand) -> None:
+    env = stack.env_file()
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:39092"
+    assert env["DATABASE_URL"] == "postgresql://lienthong@127.0.0.1:38432/postgres"
+    for n, service in enumerate(SERVICES, start=1):
+        assert env[f"{service.upper()}_URL"] == f"http://127.0.0.1:{38000 + n}"
+        assert httpx.get(f"{env[f'{service.upper()}_URL']}/readyz", timeout=5).status_code == 200
+        assert env[f"{service.upper()}_DATABASE_URL"].endswith(f"/lienthong_{service}")
+    assert {row["state"] for row in stack.status().values()} == {"up"}
+
+
+def test_a_second_up_changes_nothing(stack: StackCommand) -> None:
+    before, env_before = stack.status(), stack.env_file()
+    result = stack("up")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("already running") == len(PARTS)
+    assert stack.status() == before
+    assert stack.env_file() == env_before
+
+
+def test_a_killed_service_shows_down_and_up_brings_it_back(stack: StackCommand) -> None:
+    before = stack.status()
+    os.kill(int(before["routing"]["pid"]), signal.SIGKILL)
+    subprocess.run(["sleep", "0.5"], check=True)
+    after_kill = stack.status()
+    assert after_kill["routing"]["state"] == "down"
+    assert all(after_kill[p]["state"] == "up" for p in PARTS if p != "routing")
+
+    result = stack("up")
+    assert result.returncode == 0, result.stderr
+    assert "routing: ready" in result.stdout
+    restarted = stack.status()
+    assert restarted["routing"]["state"] == "up"
+    assert restarted["routing"]["pid"] != before["routing"]["pid"]
+    assert all(restarted[p]["pid"] == before[p]["pid"] for p in PARTS if p != "routing")
+    assert httpx.get(f"{stack.env_file()['ROUTING_URL']}/readyz", timeout=5).status_code == 200
+
+
+def test_status_prints_a_table_of_every_part(stack: StackCommand) -> None:
+    result = stack("status")
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["part", "state", "pid", "port", "address"]
+    assert [line.split()[0] for line in lines[1:]] == PARTS
+
+
+def test_a_taken_port_fails_before_anything_starts(tmp_path: Path) -> None:
+    command = StackCommand(tmp_path / "home", port_base=39500)
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", 39502))
+        squatter.listen()
+        result = command("up")
+    assert result.returncode == 1
+    assert "FAILED: routing: port 39502 is taken" in result.stderr
+    assert "LIENTHONG_PORT_BASE" in result.stderr
+    assert {row["state"] for row in command.status().values()} == {"down"}
+
+
+def test_a_database_that_cannot_start_is_reported_with_its_log_and_nothing_is_left_running(
+    tmp_path: Path,
+) -> None:
+    command = StackCommand(tmp_path / "home", port_base=39600)
+    data = tmp_path / "home" / "postgres" / "data"
+    data.mkdir(parents=True)
+    (data / "PG_VERSION").write_text("9\n")  # a data folder from another major version
+    result = command("up")
+    assert result.returncode == 1
+    assert "FAILED: postgres: pg_ctl failed" in result.stderr
+    assert f"log: {tmp_path / 'home' / 'logs' / 'postgres.log'}" in result.stderr
+    assert "last lines:" in result.stderr
+    assert {row["state"] for row in command.status().values()} == {"down"}
+
+
+def test_down_stops_every_part_and_keeps_the_data(tmp_path: Path) -> None:
+    command = StackCommand(tmp_path / "home", port_base=39700)
+    assert command("up", "--infra").returncode == 0
+    assert command("down").returncode == 0
+    assert {row["state"] for row in command.status().values()} == {"down"}
+    assert (tmp_path / "home" / "postgres" / "data" / "PG_VERSION").exists()
+    assert (tmp_path / "home" / "kafka" / "data" / "meta.properties").exists()
