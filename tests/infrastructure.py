@@ -93,7 +93,7 @@ def _containers() -> Iterator[dict[str, str]]:
     # advertised address must be the host port, which is therefore chosen before the container starts.
     kafka_port = _free_port()
     kafka = DockerContainer(KAFKA_IMAGE).with_bind_ports(9092, kafka_port)
-    for name, value in container_broker_environment(advertised=f"localhost:{kafka_port}").items():
+    for name, value in container_broker_environment(f"localhost:{kafka_port}", tuned_for_tests=True).items():
         kafka = kafka.with_env(name, value)
     kafka = kafka.waiting_for(LogMessageWaitStrategy("Kafka Server started"))
     postgres = PostgresContainer(POSTGRES_IMAGE, username="lienthong", password="lienthong", driver=None)

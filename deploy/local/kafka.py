@@ -83,12 +83,14 @@ def single_node_properties(*, listeners: str, advertised: str, controller: str) 
 TEST_PROFILE_PROPERTIES: dict[str, str | int] = {"group.min.session.timeout.ms": 500}
 
 
-def container_broker_environment(advertised: str) -> dict[str, str]:
-    """The apache/kafka image's KAFKA_* variables for a one-node broker tuned for tests."""
+def container_broker_environment(advertised: str, *, tuned_for_tests: bool) -> dict[str, str]:
+    """The apache/kafka image's KAFKA_* variables for a one-node broker (docker-compose.yml, testcontainers)."""
     properties = single_node_properties(
         listeners="PLAINTEXT://:9092,CONTROLLER://:9093", advertised=advertised, controller="localhost:9093"
     )
-    properties |= TEST_PROFILE_PROPERTIES
+    properties["log.dirs"] = "/var/lib/kafka/data"  # the image's data volume
+    if tuned_for_tests:
+        properties |= TEST_PROFILE_PROPERTIES
     return {"KAFKA_" + key.upper().replace(".", "_"): str(value) for key, value in properties.items()}
 
 
