@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from deploy.local.kafka import container_broker_environment, kafka_version
 from deploy.local.settings import StackSettings
@@ -47,7 +49,18 @@ def infrastructure() -> Iterator[dict[str, str]]:
     """Yields the environment variables that point the tests (and services they start) at a broker and a
     database; stops whatever it started."""
     given = {name: os.environ.get(name, "") for name in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    if all(given.values()):
+    if all(given.values()) and _from_stopped_stack_env(given):
+        print(
+            "infrastructure: KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL come from the stack.env of a stack that is "
+            "not running; the tests start their own instead",
+            flush=True,
+        )
+        with _local_stack() as env:
+            yield env
+    elif all(given.values()):
+        silent = [name for name, value in given.items() if not _answers(value)]
+        if silent:
+            raise SystemExit(f"{', '.join(silent)} given, but nothing answers there: start it, or unset both")
         print(f"infrastructure: given by the environment ({given['KAFKA_BOOTSTRAP_SERVERS']})", flush=True)
         _ensure_topics(given["KAFKA_BOOTSTRAP_SERVERS"])
         yield given
@@ -60,6 +73,30 @@ def infrastructure() -> Iterator[dict[str, str]]:
     else:
         with _local_stack() as env:
             yield env
+
+
+def _answers(address: str) -> bool:
+    """Whether the first host:port of a bootstrap list or database URL accepts a connection."""
+    parts = urlsplit(address if "://" in address else f"kafka://{address.split(',')[0]}")
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _from_stopped_stack_env(given: dict[str, str]) -> bool:
+    """True when the variables were exported from a local stack's stack.env (`set -a; . .local/stack.env`)
+    and that stack no longer runs: they then name no infrastructure anybody asked the tests to use."""
+    home = os.environ.get("LIENTHONG_HOME")
+    if not home:
+        return False
+    try:
+        written = (Path(home) / "stack.env").read_text()
+    except OSError:
+        return False
+    from_file = all(f"{name}={shlex.quote(value)}" in written.splitlines() for name, value in given.items())
+    return from_file and not any(_answers(value) for value in given.values())
 
 
 @contextmanager
