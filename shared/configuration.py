@@ -22,9 +22,16 @@ SERVICE_SETTINGS: list[type[ServiceSettings]] = [
 ]
 
 # Not read by the services: written to <home>/stack.env by `make up`, for clients (the CLI, the tests).
-STACK_ENV_VARIABLES = {
-    "INTAKE_URL, ROUTING_URL, NOTIFICATION_URL, POSTAL_URL": "Base URL of each service's HTTP API.",
-}
+SERVICE_URL_VARIABLES = [f"{settings.service.upper()}_URL" for settings in SERVICE_SETTINGS]
+STACK_ENV_VARIABLES = {", ".join(SERVICE_URL_VARIABLES): "Base URL of each service's HTTP API."}
+
+
+def stack_bound_variables() -> set[str]:
+    """The variables that point at one particular stack (its services, ports, home), as `stack.env` exports
+    them; what a test run must not inherit from the shell that started it."""
+    names = {variable.name for settings in SERVICE_SETTINGS for variable in variables(settings)}
+    names -= {"DATABASE_URL"}
+    return names | set(SERVICE_URL_VARIABLES) | {"LIENTHONG_HOME", "LIENTHONG_PORT_BASE", "LIENTHONG_PROFILE"}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.configuration import stack_bound_variables
 from shared.logging import configure_logging
 from shared.settings import LogSettings
 from tests.infrastructure import REPO, infrastructure
@@ -52,7 +53,7 @@ def run_tier(tier: str, env: dict[str, str], reports: Path) -> TierResult:
             "no:cacheprovider",
         ],
         cwd=REPO,
-        env={**os.environ, **env},
+        env=env,
     )
     seconds = time.monotonic() - started
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -75,8 +76,11 @@ def main(argv: list[str]) -> int:
     configure_logging(LogSettings(level="WARNING", format="console"))
     started = time.monotonic()
     results: list[TierResult] = []
-    with infrastructure() as env, tempfile.TemporaryDirectory() as reports:
+    with infrastructure() as infra_env, tempfile.TemporaryDirectory() as reports:
         print(f"infrastructure ready in {time.monotonic() - started:.0f} s", flush=True)
+        # A shell that sourced a stack.env exports that stack's addresses; the tests get only their own.
+        bound = stack_bound_variables()
+        env = {name: value for name, value in os.environ.items() if name not in bound} | infra_env
         results = [run_tier(tier, env, Path(reports)) for tier in tiers]
     print("\ntier          seconds  passed  failed  skipped")
     for r in results:

@@ -11,6 +11,7 @@ import httpx
 from deploy.local.part import Part
 from deploy.local.process import spawn
 from deploy.local.settings import StackSettings
+from shared.settings import with_database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,6 +38,8 @@ class ServicePart(Part):
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_address,
             "DATABASE_URL": self.database_url,
+            # Explicit, so that a variable exported from another stack's stack.env cannot point it elsewhere.
+            f"{prefix}_DATABASE_URL": with_database(self.database_url, f"lienthong_{self.name}"),
             f"{prefix}_PORT": str(self.port),
             f"{prefix}_HOST": "127.0.0.1",
             "LOG_FORMAT": "json",
