@@ -11,7 +11,6 @@ import httpx
 from deploy.local.part import Part
 from deploy.local.process import spawn
 from deploy.local.settings import StackSettings
-from shared.settings import with_database
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,12 +33,12 @@ class ServicePart(Part):
 
     def environment(self) -> dict[str, str]:
         prefix = self.name.upper()
+        # Another stack's stack.env, sourced in this shell, must not point the service at that stack's database.
+        inherited = {name: value for name, value in os.environ.items() if name != f"{prefix}_DATABASE_URL"}
         return {
-            **os.environ,
+            **inherited,
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_address,
             "DATABASE_URL": self.database_url,
-            # Explicit, so that a variable exported from another stack's stack.env cannot point it elsewhere.
-            f"{prefix}_DATABASE_URL": with_database(self.database_url, f"lienthong_{self.name}"),
             f"{prefix}_PORT": str(self.port),
             f"{prefix}_HOST": "127.0.0.1",
             "LOG_FORMAT": "json",
