@@ -32,6 +32,8 @@ class StackCommand:
             "LIENTHONG_HOME": str(home),
             "LIENTHONG_PORT_BASE": str(port_base),
             "LIENTHONG_PROFILE": "test",
+            # As in a shell that sourced another stack's stack.env: this stack must not follow it.
+            "INTAKE_DATABASE_URL": "postgresql://lienthong@127.0.0.1:1/lienthong_intake",
         }
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
