@@ -5,19 +5,27 @@ PY := $(VENV)/bin/python
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.synced
 
-.PHONY: install up down status logs clean test lint format
+LOCK_OPTIONS := --generate-hashes --no-header --python-version 3.11 --quiet
+
+.PHONY: install lock up down status logs clean test lint format
 
 install: $(STAMP)
 
-# The virtualenv, with the exact versions of uv.lock. uv is itself pinned and pip-installed into the venv;
-# it never downloads a Python (python-downloads = "never" in pyproject.toml).
-$(STAMP): pyproject.toml uv.lock
+# The virtualenv, with the exact versions and hashes of requirements/dev.txt (uv, pinned, installs them; it
+# never downloads a Python: python-downloads = "never" in pyproject.toml).
+$(STAMP): pyproject.toml requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "lienthong needs Python 3.11 or newer; found " + sys.version.split()[0])'
-	@echo "installing Python dependencies into $(VENV) (from uv.lock) ..."
+	@echo "installing Python dependencies into $(VENV) (from requirements/dev.txt) ..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	@UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv sync --quiet --frozen --inexact
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(VENV)/bin/uv pip sync --quiet --python $(PY) --require-hashes requirements/dev.txt
+	@$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps --editable .
 	@touch $@
+
+# After changing a dependency in pyproject.toml: pin the new set (runtime for the image, dev for everything).
+lock: $(STAMP)
+	@$(VENV)/bin/uv pip compile pyproject.toml $(LOCK_OPTIONS) -o requirements/runtime.txt
+	@$(VENV)/bin/uv pip compile pyproject.toml --group dev --group local $(LOCK_OPTIONS) -o requirements/dev.txt
 
 up: install
 	@$(PY) -m deploy.local up

@@ -62,6 +62,6 @@ def test_the_database_url_reaches_the_compose_postgres() -> None:
 def test_the_image_runs_as_a_non_root_user_with_the_locked_dependencies() -> None:
     dockerfile = (REPO / "deploy" / "Dockerfile").read_text()
     assert re.search(r"^USER lienthong$", dockerfile, re.MULTILINE)
-    assert "uv sync --frozen" in dockerfile
+    assert "--require-hashes -r requirements/runtime.txt" in dockerfile
     for folder in ("shared", "services", "deploy"):
         assert f"COPY {folder} ./{folder}" in dockerfile
