@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import structlog
@@ -27,9 +27,20 @@ from prometheus_client import (
 from shared.db import MigrationSource, apply_migrations, create_pool, ensure_database
 from shared.kafka.probe import BrokerProbe
 from shared.logging import configure_logging
+from shared.outbox.relay import Relay
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+
+
+class Worker(Protocol):
+    """A background loop of the service (the outbox relay, a consumer runner): runs until cancelled and
+    survives broker and database outages by itself."""
+
+    async def run(self) -> None: ...
+
+
+WorkerFactory = Callable[["ServiceRuntime"], Worker]
 
 START_RETRY_S = (0.5, 1.0, 2.0, 5.0)
 
@@ -48,6 +59,7 @@ class ServiceRuntime:
 
     settings: ServiceSettings
     migrations: list[MigrationSource]
+    worker_factories: Sequence[WorkerFactory] = ()
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     pool: asyncpg.Pool | None = None
     state: StartupState = field(default_factory=StartupState)
@@ -55,6 +67,7 @@ class ServiceRuntime:
     def __post_init__(self) -> None:
         self.probe = BrokerProbe(self.settings.kafka)
         self._tasks: list[asyncio.Task[None]] = []
+        self._workers: list[asyncio.Task[None]] = []
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         Gauge("lienthong_ready", "1 when /readyz answers ready", registry=self.registry).set_function(
@@ -84,6 +97,10 @@ class ServiceRuntime:
                 log.warning("startup.retrying", error=self.state.error, retry_in_s=delay)
                 await asyncio.sleep(delay)
         self._tasks.append(asyncio.create_task(self.probe.run(), name="broker-probe"))
+        for factory in self.worker_factories:
+            worker = factory(self)
+            self._workers.append(asyncio.create_task(worker.run(), name=type(worker).__name__))
+        self._tasks.extend(self._workers)
         self.state.workers_started = True
         log.info("service.started", port=self.settings.http_port, database=self.settings.database_name)
 
@@ -108,10 +125,12 @@ class ServiceRuntime:
             await self.pool.close()
 
     async def readiness(self) -> dict[str, Any]:
+        # Workers count as started once running, connected or not: a broker outage is not unreadiness.
+        crashed = [task.get_name() for task in self._workers if task.done()]
         checks = {
             "database": await self._database_reachable(),
             "migrations": self.state.migrations_applied,
-            "workers": self.state.workers_started,
+            "workers": self.state.workers_started and not crashed,
         }
         return {"ready": all(checks.values()), "checks": checks, "error": self.state.error}
 
@@ -164,9 +183,18 @@ def build_app(runtime: ServiceRuntime, title: str) -> FastAPI:
     return app
 
 
-def serve(settings: ServiceSettings, migrations: list[MigrationSource], title: str) -> None:
+def relay_worker(runtime: ServiceRuntime) -> Worker:
+    return Relay(runtime.settings.dsn, runtime.settings.kafka, runtime.registry)
+
+
+def serve(
+    settings: ServiceSettings,
+    migrations: list[MigrationSource],
+    title: str,
+    workers: Sequence[WorkerFactory] = (),
+) -> None:
     configure_logging(settings.log, service=settings.service)
-    runtime = ServiceRuntime(settings, migrations)
+    runtime = ServiceRuntime(settings, migrations, workers)
     app = build_app(runtime, title)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.http_port, log_config=None, access_log=False, lifespan="on"

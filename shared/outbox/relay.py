@@ -1,0 +1,235 @@
+"""The outbox relay: publishes pending rows with the idempotent producer (acks=all) and marks them sent.
+
+Order: rows are spread over SHARDS shards by dossier id; a relay publishes a shard only while it holds that
+shard's PostgreSQL advisory lock (session-level, so a relay that dies frees its shards with its connection),
+and always in `position` order. Several relays split the shards fairly: each heartbeats into `outbox_relays`
+and holds at most ceil(SHARDS / live relays). Row-level claiming would let two relays publish one dossier's
+events concurrently, out of order.
+
+Wake-up: LISTEN on the channel the writer NOTIFYs on commit, with a polling fallback for missed
+notifications (a relay restarting, a dropped listener connection).
+
+A row that can never be published (too large, rejected by the broker) becomes `failed`; its dossier's later
+rows wait behind it (the dossier is blocked, visibly, in metrics), other dossiers go on. A broker outage only
+grows the backlog: rows stay pending and are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    TopicAuthorizationFailedError,
+    UnsupportedForMessageFormatError,
+)
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from shared.outbox import NOTIFY_CHANNEL, SHARDS
+from shared.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+LOCK_NAMESPACE = 0x6F757462  # "outb": advisory locks (namespace, shard)
+RELAY_ALIVE_S = 10
+MAX_REQUEST_BYTES = 1_048_576  # the producer's max_request_size, checked before sending
+# Errors that no retry will cure: the row fails, its dossier is blocked until an operator acts.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+    TopicAuthorizationFailedError,
+    UnsupportedForMessageFormatError,
+)
+
+PENDING_ROWS = """
+SELECT position, event_id, event_type, topic, dossier_id, headers, value FROM outbox
+WHERE shard = $1 AND state = 'pending'
+  AND dossier_id NOT IN (SELECT dossier_id FROM outbox WHERE state = 'failed' AND shard = $1)
+ORDER BY position LIMIT $2
+"""
+BACKLOG = """
+SELECT count(*) FILTER (WHERE state = 'pending') AS pending,
+       coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending')), 0) AS oldest_s,
+       count(*) FILTER (WHERE state = 'failed') AS failed,
+       count(DISTINCT dossier_id) FILTER (WHERE state = 'failed') AS blocked
+FROM outbox WHERE state <> 'sent'
+"""
+
+
+@dataclass
+class RelayMetrics:
+    registry: CollectorRegistry
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.published = Counter("lienthong_events_published", "Events published by the relay", ["type"], registry=r)
+        self.backlog = Gauge("lienthong_outbox_backlog", "Outbox rows waiting to be published", registry=r)
+        self.oldest = Gauge("lienthong_outbox_oldest_age_seconds", "Age of the oldest waiting row", registry=r)
+        self.failed = Gauge("lienthong_outbox_failed", "Outbox rows that cannot be published", registry=r)
+        self.blocked = Gauge(
+            "lienthong_outbox_blocked_dossiers", "Dossiers whose events wait behind a failed row", registry=r
+        )
+        self.shards = Gauge("lienthong_outbox_shards_owned", "Outbox shards this relay publishes", registry=r)
+
+
+@dataclass
+class Relay:
+    dsn: str
+    kafka: KafkaSettings
+    registry: CollectorRegistry
+    batch_size: int = 500
+    poll_interval_s: float = 1.0
+    relay_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    def __post_init__(self) -> None:
+        self.metrics = RelayMetrics(self.registry)
+        self.owned: set[int] = set()
+        self._wake = asyncio.Event()
+        self.started = False
+
+    async def run(self) -> None:
+        """Runs until cancelled; survives broker and database outages by retrying."""
+        delay = 0.5
+        while True:
+            try:
+                await self._run_connected()
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as error:
+                log.warning("relay.restarting", error=f"{type(error).__name__}: {error}", retry_in_s=delay)
+                self.owned.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def _run_connected(self) -> None:
+        locks = await asyncpg.connect(self.dsn)
+        listener = await asyncpg.connect(self.dsn)
+        pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2)
+        producer = AIOKafkaProducer(
+            **self.kafka.client_options(),
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            request_timeout_ms=10_000,
+            max_request_size=MAX_REQUEST_BYTES,
+        )
+        try:
+            await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            self.started = True
+            producer_started = False
+            while True:
+                await self._share_shards(locks, pool)
+                await self._refresh_metrics(pool)
+                if not producer_started:
+                    await producer.start()
+                    producer_started = True
+                published = 0
+                for shard in sorted(self.owned):
+                    published += await self._publish_shard(pool, producer, shard)
+                if published < self.batch_size:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+        finally:
+            self.owned.clear()
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            for closing in (pool.close(), listener.close(), locks.close()):
+                with contextlib.suppress(Exception):
+                    await closing
+
+    async def _share_shards(self, locks: asyncpg.Connection, pool: asyncpg.Pool) -> None:
+        await pool.execute(
+            "INSERT INTO outbox_relays (relay_id, seen_at) VALUES ($1, now()) "
+            "ON CONFLICT (relay_id) DO UPDATE SET seen_at = now()",
+            self.relay_id,
+        )
+        live = await pool.fetchval(
+            "SELECT count(*) FROM outbox_relays WHERE seen_at > now() - make_interval(secs => $1)", RELAY_ALIVE_S
+        )
+        fair_share = math.ceil(SHARDS / max(live, 1))
+        for shard in sorted(self.owned, reverse=True)[: max(len(self.owned) - fair_share, 0)]:
+            await locks.execute("SELECT pg_advisory_unlock($1, $2)", LOCK_NAMESPACE, shard)
+            self.owned.discard(shard)
+        for shard in range(SHARDS):
+            if len(self.owned) >= fair_share:
+                break
+            if shard not in self.owned and await locks.fetchval(
+                "SELECT pg_try_advisory_lock($1, $2)", LOCK_NAMESPACE, shard
+            ):
+                self.owned.add(shard)
+        self.metrics.shards.set(len(self.owned))
+
+    async def _publish_shard(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, shard: int) -> int:
+        rows = await pool.fetch(PENDING_ROWS, shard, self.batch_size)
+        if not rows:
+            return 0
+        sent: list[int] = []
+        failed: list[tuple[int, str]] = []
+        deliveries: list[tuple[Any, asyncio.Future[Any]]] = []
+        halted: set[str] = set()  # dossiers with a failed row in this batch: their later rows wait behind it
+        for row in rows:
+            if row["dossier_id"] in halted:
+                continue
+            headers = [(name, value.encode()) for name, value in json.loads(row["headers"])]
+            size = len(row["value"] or b"") + sum(len(n) + len(v) for n, v in headers)
+            try:
+                if size > MAX_REQUEST_BYTES:
+                    raise MessageSizeTooLargeError(f"event of {size} bytes exceeds {MAX_REQUEST_BYTES}")
+                future = await producer.send(
+                    row["topic"], row["value"], key=row["dossier_id"].encode(), headers=headers
+                )
+            except PERMANENT_ERRORS as error:
+                failed.append((row["position"], f"{type(error).__name__}: {error}"))
+                halted.add(row["dossier_id"])
+                continue
+            deliveries.append((row, future))
+        results = await asyncio.gather(*(future for _, future in deliveries), return_exceptions=True)
+        retry_later: BaseException | None = None
+        for (row, _), result in zip(deliveries, results, strict=True):
+            if not isinstance(result, BaseException):
+                sent.append(row["position"])
+                self.metrics.published.labels(row["event_type"]).inc()
+            elif isinstance(result, PERMANENT_ERRORS):
+                failed.append((row["position"], f"{type(result).__name__}: {result}"))
+            else:
+                retry_later = result
+        await self._record(pool, sent, failed)
+        if retry_later is not None:
+            # Rows after a transient failure may have gone out before it: consumers park the early ones and
+            # apply them once the missing event arrives, so marking what succeeded keeps repeats to a minimum.
+            raise retry_later if isinstance(retry_later, KafkaError) else KafkaError(str(retry_later))
+        return len(rows)
+
+    async def _record(self, pool: asyncpg.Pool, sent: list[int], failed: list[tuple[int, str]]) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            if sent:
+                await conn.execute(
+                    "UPDATE outbox SET state = 'sent', sent_at = now() WHERE position = ANY($1::bigint[])", sent
+                )
+            for position, error in failed:
+                await conn.execute(
+                    "UPDATE outbox SET state = 'failed', error = $2 WHERE position = $1", position, error
+                )
+                log.error("outbox.row_failed", position=position, error=error)
+
+    async def _refresh_metrics(self, pool: asyncpg.Pool) -> None:
+        row = await pool.fetchrow(BACKLOG)
+        assert row is not None
+        self.metrics.backlog.set(row["pending"])
+        self.metrics.oldest.set(float(row["oldest_s"]))
+        self.metrics.failed.set(row["failed"])
+        self.metrics.blocked.set(row["blocked"])
