@@ -7,7 +7,7 @@ STAMP := $(VENV)/.synced
 
 LOCK_OPTIONS := --generate-hashes --no-header --python-version 3.11 --quiet
 
-.PHONY: install lock up down status logs clean test lint format
+.PHONY: install lock up down status logs clean test lint format events
 
 install: $(STAMP)
 
@@ -53,3 +53,8 @@ lint: install
 format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
+
+# After changing an event model: regenerate shared/events/schemas/ and docs/asyncapi.yaml (refuses an incompatible
+# change to a committed schema: bump the model's version).
+events: install
+	@$(PY) -m shared.events.generate

@@ -8,9 +8,13 @@ import asyncio
 import os
 import shlex
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from shared.configuration import markdown, sections
+from shared.identity import commands as staff_commands
+from shared.identity.settings import IdentitySettings
+from shared.identity.staff import ROLES
 from shared.kafka.topics import ensure_topics, load_topics
 from shared.logging import configure_logging
 from shared.settings import KafkaSettings, LogSettings
@@ -51,6 +55,44 @@ def topics(action: str, environment: str) -> int:
     return 0
 
 
+def staff(args: argparse.Namespace) -> int:
+    settings = IdentitySettings()
+    if args.staff_command == "keys":
+        return staff_commands.manage_keys(settings, args.action, getattr(args, "kid", None))
+    lifetime = timedelta(days=args.days) if args.days else timedelta(minutes=args.minutes) if args.minutes else None
+    return staff_commands.print_token(
+        settings, agency=args.agency, role=args.role, staff_id=args.staff_id, lifetime=lifetime, demo=args.demo
+    )
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
+def add_staff_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    staff_parser = commands.add_parser("staff", help="staff tokens, and the keys that sign them")
+    staff_subcommands = staff_parser.add_subparsers(dest="staff_command", required=True)
+    token_parser = staff_subcommands.add_parser(
+        "token", help="print a signed staff token (creates the key folder and its first key if none)"
+    )
+    token_parser.add_argument("--agency", required=True, help="code of the staff member's agency, e.g. H21.65")
+    token_parser.add_argument("--role", required=True, choices=ROLES, help="what the staff member may do")
+    token_parser.add_argument("--staff-id", help="the staff member's id (default: <role>@<agency>)")
+    lifetime = token_parser.add_mutually_exclusive_group()
+    lifetime.add_argument("--days", type=positive_int, help="valid for N days")
+    lifetime.add_argument("--minutes", type=positive_int, help="valid for N minutes (default: IDENTITY_TOKEN_MINUTES)")
+    token_parser.add_argument("--demo", action="store_true", help="mark it a demo token")
+    keys_parser = staff_subcommands.add_parser("keys", help="the signing keys of IDENTITY_KEYS_DIR")
+    keys_actions = keys_parser.add_subparsers(dest="action", required=True)
+    keys_actions.add_parser("list", help="every key of the JWKS, and which one signs")
+    keys_actions.add_parser("rotate", help="add a key and sign with it; older keys keep verifying their tokens")
+    retire_parser = keys_actions.add_parser("retire", help="remove a key: its tokens are refused from then on")
+    retire_parser.add_argument("kid", help="the key to retire (see `lienthong staff keys list`)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lienthong", description="Operate a lienthong system.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -61,12 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     topics_parser.add_argument(
         "--environment", choices=["local", "production"], default="local", help="replication to create with"
     )
+    add_staff_parser(commands)
     args = parser.parse_args(argv)
 
     load_stack_env()
     configure_logging(LogSettings(level="WARNING", format="console"))
     if args.command == "config":
         return config(args.markdown)
+    if args.command == "staff":
+        return staff(args)
     return topics(args.action, args.environment)
 
 

@@ -12,6 +12,7 @@ from services.intake.settings import IntakeSettings
 from services.notification.settings import NotificationSettings
 from services.postal.settings import PostalSettings
 from services.routing.settings import RoutingSettings
+from shared.identity.settings import IdentitySettings
 from shared.settings import KafkaSettings, LogSettings, ServiceSettings
 
 SERVICE_SETTINGS: list[type[ServiceSettings]] = [
@@ -31,7 +32,8 @@ def stack_bound_variables() -> set[str]:
     them; what a test run must not inherit from the shell that started it."""
     names = {variable.name for settings in SERVICE_SETTINGS for variable in variables(settings)}
     names -= {"DATABASE_URL"}
-    return names | set(SERVICE_URL_VARIABLES) | {"LIENTHONG_HOME", "LIENTHONG_PORT_BASE", "LIENTHONG_PROFILE"}
+    stack = {"LIENTHONG_HOME", "LIENTHONG_PORT_BASE", "LIENTHONG_PROFILE", "IDENTITY_KEYS_DIR", "IDENTITY_JWKS"}
+    return names | set(SERVICE_URL_VARIABLES) | stack
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ def sections() -> list[tuple[str, list[Variable]]]:
     for settings in SERVICE_SETTINGS:
         own = [v for v in variables(settings) if v.name not in shared_service_names]
         result.append((f"The {settings.service} service", own))
+    result.append(("Staff identity", variables(IdentitySettings)))
     result.append(("Local stack (`make up`, `make test`)", variables(StackSettings)))
     return result
 

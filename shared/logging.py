@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -11,16 +12,37 @@ import structlog
 
 from shared.settings import LogSettings
 
-# Keys that may carry personal data (design.md, "Observability"): redacted by a processor, not by discipline.
+# Personal data is redacted by a processor, not by discipline (design.md, "Observability"): whole values of keys
+# that name personal data, and anything that looks like personal data inside every other string.
 PERSONAL_KEYS = frozenset(
-    {"name", "full_name", "phone", "email", "address", "personal_id", "id_number", "tax_code", "password"}
+    {"name", "full_name", "applicant_name", "phone", "email", "address", "street", "personal_id", "id_number",
+     "citizen_id", "tax_code", "password", "contact"}
+)  # fmt: skip
+PERSONAL_PATTERNS = (
+    re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),  # an email address
+    re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){9,10}(?!\d)"),  # a Vietnamese phone number
+    re.compile(r"(?<!\d)\d{12}(?!\d)"),  # a personal ID number (số định danh cá nhân)
+    # A street address: a house number then a street word ("12 đường Nguyễn Huệ", "số 5/3 hẻm Lê Lợi").
+    re.compile(r"(?i)\b(?:số\s+)?\d+[a-z]?(?:/\d+)*\s+(?:đường|phố|hẻm|ngõ|kiệt|duong|pho|hem|ngo)\s+[^,;]+"),
 )
 REDACTED = "[redacted]"
 
 
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        for pattern in PERSONAL_PATTERNS:
+            value = pattern.sub(REDACTED, value)
+        return value
+    if isinstance(value, dict):
+        return {key: REDACTED if key in PERSONAL_KEYS else _scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(item) for item in value)
+    return value
+
+
 def redact_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    for key in PERSONAL_KEYS.intersection(event_dict):
-        event_dict[key] = REDACTED
+    for key, value in event_dict.items():
+        event_dict[key] = REDACTED if key in PERSONAL_KEYS else _scrub(value)
     return event_dict
 
 

@@ -25,6 +25,8 @@ from prometheus_client import (
 )
 
 from shared.db import MigrationSource, apply_migrations, create_pool, ensure_database
+from shared.identity.fastapi import CurrentStaff, use_identity
+from shared.identity.settings import IdentitySettings
 from shared.kafka.probe import BrokerProbe
 from shared.logging import configure_logging
 from shared.outbox.relay import Relay
@@ -158,7 +160,7 @@ class ServiceRuntime:
         }
 
 
-def build_app(runtime: ServiceRuntime, title: str) -> FastAPI:
+def build_app(runtime: ServiceRuntime, title: str, identity: IdentitySettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start_in_background()
@@ -166,6 +168,11 @@ def build_app(runtime: ServiceRuntime, title: str) -> FastAPI:
         await runtime.stop()
 
     app = FastAPI(title=title, lifespan=lifespan)
+    use_identity(app, identity.jwks_source(), issuer=identity.issuer)
+
+    @app.get("/whoami", tags=["operations"], summary="The staff member of the bearer token, as this service sees it")
+    async def whoami(staff: CurrentStaff) -> dict[str, Any]:
+        return {"staff_id": staff.staff_id, "agency": staff.agency, "role": staff.role, "demo": staff.demo}
 
     @app.get("/healthz", tags=["operations"], summary="Alive, with broker and start-up details")
     async def healthz() -> dict[str, Any]:
@@ -195,7 +202,7 @@ def serve(
 ) -> None:
     configure_logging(settings.log, service=settings.service)
     runtime = ServiceRuntime(settings, migrations, workers)
-    app = build_app(runtime, title)
+    app = build_app(runtime, title, IdentitySettings())
     config = uvicorn.Config(
         app, host=settings.host, port=settings.http_port, log_config=None, access_log=False, lifespan="on"
     )

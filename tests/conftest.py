@@ -33,14 +33,28 @@ def server_database_url(infrastructure_env: dict[str, str]) -> str:
     return infrastructure_env["DATABASE_URL"]
 
 
-@pytest.fixture
-async def fresh_database(server_database_url: str) -> AsyncIterator[str]:
-    """A new, empty database on the test server, dropped afterwards; yields its URL."""
+async def create_database(server_database_url: str) -> str:
+    """A new, empty database on the test server; returns its URL."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(with_database(server_database_url, "postgres"))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        yield with_database(server_database_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+    return with_database(server_database_url, name)
+
+
+async def drop_database(server_database_url: str, url: str) -> None:
+    admin = await asyncpg.connect(with_database(server_database_url, "postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def fresh_database(server_database_url: str) -> AsyncIterator[str]:
+    """A new, empty database on the test server, dropped afterwards; yields its URL."""
+    url = await create_database(server_database_url)
+    yield url
+    await drop_database(server_database_url, url)

@@ -6,9 +6,11 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -39,19 +41,21 @@ def wait_for(url: str, status: int = 200, timeout_s: float = 60) -> httpx.Respon
 def running_service(name: str, env: dict[str, str]) -> Iterator[str]:
     """Start the service on a free port; yields its base URL once it answers at all."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", f"services.{name}"],
-        cwd=REPO,
-        env={**os.environ, **env, f"{name.upper()}_PORT": str(port), "LOG_FORMAT": "json"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/healthz")
-        yield base
-    finally:
-        process.terminate()
-        output, _ = process.communicate(timeout=30)
-        if process.returncode not in (0, -15):
-            print(output.decode(errors="replace")[-3000:])
+    # A file, not a pipe: a pipe nobody reads fills up and blocks the service the moment it logs a lot.
+    with tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            cwd=REPO,
+            env={**os.environ, **env, f"{name.upper()}_PORT": str(port), "LOG_FORMAT": "json"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(f"{base}/healthz")
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            if process.returncode not in (0, -15):
+                print(Path(log.name).read_text(errors="replace")[-3000:])

@@ -40,6 +40,7 @@ class ServicePart(Part):
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_address,
             "DATABASE_URL": self.database_url,
             f"{prefix}_PORT": str(self.port),
+            "IDENTITY_JWKS": str(self.settings.identity / "jwks.json"),
             f"{prefix}_HOST": "127.0.0.1",
             "LOG_FORMAT": "json",
         }

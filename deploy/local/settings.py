@@ -41,9 +41,11 @@ class StackSettings(BaseSettings):
     port_base: int = Field(
         8000,
         ge=1024,
-        le=55000,
+        # Every port stays below Linux's ephemeral range (32768 and up): there, a client retrying a stopped
+        # broker on loopback can connect to itself and hold the very port the broker needs to restart.
+        le=31000,
         description="Base of the stack's ports: services base+1..+4, PostgreSQL base+432, Kafka base+1092 "
-        "(controller base+1093).",
+        "(controller base+1093). At most 31000, so that no port falls in the ephemeral range.",
     )
     cache: Path | None = Field(
         None,
@@ -81,6 +83,11 @@ class StackSettings(BaseSettings):
     @property
     def run(self) -> Path:
         return self.root / "run"
+
+    @property
+    def identity(self) -> Path:
+        """The staff signing keys of this stack and their public JWKS (see `lienthong staff`)."""
+        return self.root / "identity"
 
     @property
     def env_file(self) -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import shlex
 import time
+from collections.abc import Sequence
 
 from deploy.local.kafka import KafkaPart, check_java
 from deploy.local.part import Part
@@ -12,6 +13,7 @@ from deploy.local.postgres import PostgresPart
 from deploy.local.process import PartFailedError, port_in_use, port_owner
 from deploy.local.services import ServicePart
 from deploy.local.settings import SERVICES, StackSettings
+from shared.identity.keys import ensure_signing_key
 from shared.kafka.topics import ensure_topics
 from shared.settings import KafkaSettings, with_database
 
@@ -38,8 +40,11 @@ class Stack:
         self._start([self.kafka])
         created = asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=self.kafka.address)))
         print(f"  topics: {len(created)} created" if created else "  topics: all present", flush=True)
+        services = [part for part in parts if part in self.services]
+        if services and ensure_signing_key(self.settings.identity)[1]:
+            print(f"  identity: staff signing key created in {self.settings.identity}", flush=True)
         # The services depend only on the two above, not on each other: they start side by side.
-        self._start([part for part in parts if part in self.services])
+        self._start(services)
         self.write_env_file(parts)
 
     def _preflight(self, parts: list[Part]) -> None:
@@ -54,7 +59,7 @@ class Stack:
                     f"other ports with LIENTHONG_PORT_BASE (now {self.settings.port_base})",
                 )
 
-    def _start(self, parts: list[Part]) -> None:
+    def _start(self, parts: Sequence[Part]) -> None:
         started = time.monotonic()
         launched = []
         for part in parts:
@@ -99,6 +104,8 @@ class Stack:
             "LIENTHONG_PORT_BASE": str(self.settings.port_base),
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka.address,
             "DATABASE_URL": self.postgres.address,
+            "IDENTITY_KEYS_DIR": str(self.settings.identity),
+            "IDENTITY_JWKS": str(self.settings.identity / "jwks.json"),
         }
         for service in self.services:
             prefix = service.name.upper()

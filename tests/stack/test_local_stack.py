@@ -59,7 +59,7 @@ class StackCommand:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
-    command = StackCommand(tmp_path_factory.mktemp("stack") / "home", port_base=38000)
+    command = StackCommand(tmp_path_factory.mktemp("stack") / "home", port_base=18000)
     result = command("up")
     assert result.returncode == 0, result.stdout + result.stderr
     yield command
@@ -68,13 +68,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
 
 def test_up_brings_every_part_to_ready_and_writes_the_addresses(stack: StackCommand) -> None:
     env = stack.env_file()
-    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:39092"
-    assert env["DATABASE_URL"] == "postgresql://lienthong@127.0.0.1:38432/postgres"
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092"
+    assert env["DATABASE_URL"] == "postgresql://lienthong@127.0.0.1:18432/postgres"
     for n, service in enumerate(SERVICES, start=1):
-        assert env[f"{service.upper()}_URL"] == f"http://127.0.0.1:{38000 + n}"
+        assert env[f"{service.upper()}_URL"] == f"http://127.0.0.1:{18000 + n}"
         assert httpx.get(f"{env[f'{service.upper()}_URL']}/readyz", timeout=5).status_code == 200
         assert env[f"{service.upper()}_DATABASE_URL"].endswith(f"/lienthong_{service}")
     assert {row["state"] for row in stack.status().values()} == {"up"}
+
+
+def test_a_staff_token_from_the_lienthong_command_is_accepted_by_every_service(stack: StackCommand) -> None:
+    token = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "lienthong"), "staff", "token", "--agency", "H21.65", "--role", "reception",
+         "--demo"],
+        cwd=REPO, env=stack.env, capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    env = stack.env_file()
+    for service in SERVICES:
+        url = env[f"{service.upper()}_URL"]
+        who = httpx.get(f"{url}/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert who.json() == {"staff_id": "reception@H21.65", "agency": "H21.65", "role": "reception", "demo": True}
+        assert httpx.get(f"{url}/whoami", timeout=5).status_code == 401
 
 
 def test_a_second_up_changes_nothing(stack: StackCommand) -> None:
@@ -112,14 +126,14 @@ def test_status_prints_a_table_of_every_part(stack: StackCommand) -> None:
 
 
 def test_a_taken_port_fails_before_anything_starts(tmp_path: Path) -> None:
-    command = StackCommand(tmp_path / "home", port_base=39500)
+    command = StackCommand(tmp_path / "home", port_base=19500)
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        squatter.bind(("127.0.0.1", 39502))
+        squatter.bind(("127.0.0.1", 19502))
         squatter.listen()
         result = command("up")
     assert result.returncode == 1
-    assert "FAILED: routing: port 39502 is taken" in result.stderr
+    assert "FAILED: routing: port 19502 is taken" in result.stderr
     assert "LIENTHONG_PORT_BASE" in result.stderr
     assert {row["state"] for row in command.status().values()} == {"down"}
 
@@ -127,7 +141,7 @@ def test_a_taken_port_fails_before_anything_starts(tmp_path: Path) -> None:
 def test_a_database_that_cannot_start_is_reported_with_its_log_and_nothing_is_left_running(
     tmp_path: Path,
 ) -> None:
-    command = StackCommand(tmp_path / "home", port_base=39600)
+    command = StackCommand(tmp_path / "home", port_base=21000)
     data = tmp_path / "home" / "postgres" / "data"
     data.mkdir(parents=True)
     (data / "PG_VERSION").write_text("9\n")  # a data folder from another major version
@@ -140,7 +154,7 @@ def test_a_database_that_cannot_start_is_reported_with_its_log_and_nothing_is_le
 
 
 def test_down_stops_every_part_and_keeps_the_data(tmp_path: Path) -> None:
-    command = StackCommand(tmp_path / "home", port_base=39700)
+    command = StackCommand(tmp_path / "home", port_base=23000)
     assert command("up", "--infra").returncode == 0
     assert command("down").returncode == 0
     assert {row["state"] for row in command.status().values()} == {"down"}

@@ -25,3 +25,49 @@ def test_json_lines_carry_the_bound_service_and_dotted_event_names(
     assert lines[0]["email"] == REDACTED
     assert lines[1]["event"] == "from the standard library"
     assert lines[1]["service"] == "intake"
+
+
+PERSONAL_SAMPLES = [
+    "nguyen.van.an@example.vn",
+    "0901234567",
+    "+84 901 234 567",
+    "090.123.4567",
+    "079203001234",  # a 12-digit personal ID number
+    "12 đường Nguyễn Huệ",
+    "số 5/3 hẻm Lê Lợi",
+]
+
+
+@pytest.mark.parametrize("sample", PERSONAL_SAMPLES)
+def test_personal_data_inside_any_value_does_not_survive(sample: str) -> None:
+    event = redact_personal_data(
+        None,
+        "error",
+        {
+            "event": f"delivery failed for {sample}, retrying",
+            "error": f"SMTP 550 <{sample}> rejected",
+            "details": {"recipient": sample, "attempts": 3},
+            "history": [sample, "ok"],
+        },
+    )
+    rendered = repr(event)
+    assert sample not in rendered
+    assert event["details"]["attempts"] == 3
+
+
+def test_ids_codes_and_numbers_that_are_not_personal_survive() -> None:
+    event = redact_personal_data(
+        None,
+        "info",
+        {
+            "event": "dossier.accepted",
+            "dossier_code": "H21.65-220914-0011",
+            "dossier_id": "3f0c2a9e-5d1b-4c1e-9a7e-2b8f6d4c1a00",
+            "dossier_seq": 12,
+            "offset": 123456,
+            "amount_vnd": 1500000,
+        },
+    )
+    assert event["dossier_code"] == "H21.65-220914-0011"
+    assert event["dossier_id"] == "3f0c2a9e-5d1b-4c1e-9a7e-2b8f6d4c1a00"
+    assert event["amount_vnd"] == 1500000

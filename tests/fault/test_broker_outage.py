@@ -1,0 +1,133 @@
+"""A broker outage never loses or blocks an accepted dossier: the broker of this test (its own, so that stopping
+it disturbs no other test) is stopped for 30 s while the intake service keeps writing events to its outbox; the
+service stays ready, the backlog grows, and once the broker is back every event is published in order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from deploy.local.kafka import KafkaPart
+from deploy.local.settings import StackSettings
+from shared.kafka.topics import ensure_topics
+from shared.outbox.writer import Outbox
+from shared.settings import KafkaSettings
+from tests.processes import running_service, wait_for
+from tests.support.messaging import eventually
+
+OUTAGE_S = 30
+TOPIC = "lienthong.intake.v1"
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[KafkaPart]:
+    broker = KafkaPart(StackSettings(home=tmp_path / "broker", port_base=25000, profile="test"))
+    broker.prepare()
+    broker.launch()
+    broker.wait_ready()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+async def metric(http: httpx.AsyncClient, name: str) -> float:
+    for line in (await http.get("/metrics")).text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def write(dsn: str, dossiers: list[str], rounds: int) -> int:
+    """Each round: one event for every dossier, in one transaction, as intake's handlers would."""
+    outbox = Outbox("intake")
+    conn = await asyncpg.connect(dsn)
+    try:
+        for _ in range(rounds):
+            async with conn.transaction():
+                for d in dossiers:
+                    await outbox.add_raw(
+                        conn, event_type="dossier.accepted", version=1, data={}, topic=TOPIC, dossier_id=d,
+                        dossier_code="TEST",
+                    )  # fmt: skip
+    finally:
+        await conn.close()
+    return rounds * len(dossiers)
+
+
+async def test_a_broker_outage_only_grows_the_backlog(
+    own_broker: KafkaPart, fresh_database: str, infrastructure_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=own_broker.address)
+    await ensure_topics(kafka)
+    env = {**infrastructure_env, "KAFKA_BOOTSTRAP_SERVERS": own_broker.address, "INTAKE_DATABASE_URL": fresh_database}
+    dossiers = [str(uuid.uuid4()) for _ in range(10)]
+    with running_service("intake", env) as base:
+        wait_for(f"{base}/readyz")
+        http = httpx.AsyncClient(base_url=base, timeout=5)
+        written = await write(fresh_database, dossiers, rounds=5)
+
+        await asyncio.to_thread(own_broker.stop)
+        stopped_at = time.monotonic()
+        readiness: list[int] = []
+        highest_backlog = 0.0
+        while time.monotonic() - stopped_at < OUTAGE_S:
+            written += await write(fresh_database, dossiers, rounds=1)
+            readiness.append((await http.get("/readyz")).status_code)
+            highest_backlog = max(highest_backlog, await metric(http, "lienthong_outbox_backlog"))
+            await asyncio.sleep(1)
+        broker_seen_down = (await http.get("/healthz")).json()["broker"]["reachable"] is False
+        # The part's own readiness check runs an event loop of its own: off this one.
+        await asyncio.to_thread(own_broker.launch)
+        await asyncio.to_thread(own_broker.wait_ready)
+        restarted_at = time.monotonic()
+
+        async def drained() -> bool:
+            return await metric(http, "lienthong_outbox_backlog") == 0
+
+        await eventually(drained, timeout_s=90, what="backlog drained after the broker returned")
+        drained_s = time.monotonic() - restarted_at
+        await http.aclose()
+
+    events = await read_all(kafka, written)
+    sequences: dict[str, list[int]] = defaultdict(list)
+    for dossier_id, seq in events:
+        sequences[dossier_id].append(seq)
+    per_dossier = written // len(dossiers)
+    with capsys.disabled():
+        print(
+            f"\nfault: broker stopped {OUTAGE_S} s: {written} events written, backlog peaked at "
+            f"{highest_backlog:.0f}, drained {drained_s:.1f} s after the broker returned, "
+            f"{len(events) - written} repeats on the topic"
+        )
+    assert set(readiness) == {200}, "intake must stay ready while the broker is away"
+    assert broker_seen_down
+    assert highest_backlog > 0
+    for d in dossiers:
+        unique_in_order = list(dict.fromkeys(sequences[d]))
+        assert unique_in_order == list(range(1, per_dossier + 1))
+
+
+async def read_all(kafka: KafkaSettings, expected: int) -> list[tuple[str, int]]:
+    consumer = AIOKafkaConsumer(TOPIC, **kafka.client_options(), auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    seen: list[tuple[str, int]] = []
+    try:
+        async with asyncio.timeout(60):
+            while len(seen) < expected:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    for r in records:
+                        headers = dict(r.headers)
+                        seen.append((headers["ce_dossierid"].decode(), int(headers["ce_dossierseq"])))
+    finally:
+        await consumer.stop()
+    return seen
