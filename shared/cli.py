@@ -8,15 +8,19 @@ import asyncio
 import os
 import shlex
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from shared.calendar.commands import add_calendar_parser, run_calendar
+from shared.calendar.zone import ZONE
+from shared.clock import ClockSettings, ControllableClock, parse_duration
 from shared.configuration import markdown, sections
 from shared.identity import commands as staff_commands
 from shared.identity.settings import IdentitySettings
 from shared.identity.staff import ROLES
 from shared.kafka.topics import ensure_topics, load_topics
 from shared.logging import configure_logging
+from shared.rules.publish import SHIPPED_RULES, RulesInvalidError, documents_from_folder, publish
 from shared.settings import KafkaSettings, LogSettings
 
 
@@ -65,6 +69,46 @@ def staff(args: argparse.Namespace) -> int:
     )
 
 
+def rules(folder: Path, check_only: bool) -> int:
+    try:
+        documents = documents_from_folder(folder)
+        if check_only:
+            print(f"{folder}: valid ({len(documents)} documents)")
+            return 0
+        kafka = KafkaSettings()
+        published = asyncio.run(publish(kafka, documents))
+    except RulesInvalidError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"{len(published)} of {len(documents)} documents published on {kafka.bootstrap_servers}"
+          + "".join(f"\n  {key}" for key in published))  # fmt: skip
+    return 0
+
+
+def clock(action: str, value: str | None) -> int:
+    settings = ClockSettings()
+    if settings.control_file is None:
+        print(
+            "no controllable clock here: CLOCK_CONTROL_FILE is not set (local and test stacks set it)", file=sys.stderr
+        )
+        return 1
+    controlled = ControllableClock(settings.control_file)
+    try:
+        if action == "set":
+            controlled.set(datetime.fromisoformat(value or ""), frozen=False)
+        elif action == "freeze":
+            controlled.set(datetime.fromisoformat(value or ""), frozen=True)
+        elif action == "advance":
+            controlled.advance(parse_duration(value or ""))
+        elif action == "reset":
+            controlled.reset()
+    except ValueError as error:
+        print(f"lienthong clock {action}: {error}", file=sys.stderr)
+        return 2
+    print(controlled.now().astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S %Z"))
+    return 0
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -104,6 +148,17 @@ def main(argv: list[str] | None = None) -> int:
         "--environment", choices=["local", "production"], default="local", help="replication to create with"
     )
     add_staff_parser(commands)
+    rules_parser = commands.add_parser("rules", help="rules published as data: procedures, holidays, agencies")
+    rules_actions = rules_parser.add_subparsers(dest="rules_command", required=True)
+    publish_parser = rules_actions.add_parser("publish", help="validate a rules folder and publish what is new")
+    publish_parser.add_argument(
+        "folder", nargs="?", type=Path, default=SHIPPED_RULES, help="default: the shipped rules"
+    )
+    publish_parser.add_argument("--check", action="store_true", help="only validate; publish nothing")
+    add_calendar_parser(commands)
+    clock_parser = commands.add_parser("clock", help="the stack's controllable clock (local and test stacks only)")
+    clock_parser.add_argument("action", choices=["show", "set", "freeze", "advance", "reset"])
+    clock_parser.add_argument("value", nargs="?", help="an instant with its offset (set, freeze) or 90s/15m/4h/3d")
     args = parser.parse_args(argv)
 
     load_stack_env()
@@ -112,6 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         return config(args.markdown)
     if args.command == "staff":
         return staff(args)
+    if args.command == "rules":
+        return rules(args.folder, args.check)
+    if args.command == "calendar":
+        return run_calendar(args)
+    if args.command == "clock":
+        return clock(args.action, args.value)
     return topics(args.action, args.environment)
 
 

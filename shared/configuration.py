@@ -12,6 +12,7 @@ from services.intake.settings import IntakeSettings
 from services.notification.settings import NotificationSettings
 from services.postal.settings import PostalSettings
 from services.routing.settings import RoutingSettings
+from shared.clock import ClockSettings
 from shared.identity.settings import IdentitySettings
 from shared.settings import KafkaSettings, LogSettings, ServiceSettings
 
@@ -32,7 +33,10 @@ def stack_bound_variables() -> set[str]:
     them; what a test run must not inherit from the shell that started it."""
     names = {variable.name for settings in SERVICE_SETTINGS for variable in variables(settings)}
     names -= {"DATABASE_URL"}
-    stack = {"LIENTHONG_HOME", "LIENTHONG_PORT_BASE", "LIENTHONG_PROFILE", "IDENTITY_KEYS_DIR", "IDENTITY_JWKS"}
+    stack = {
+        "LIENTHONG_HOME", "LIENTHONG_PORT_BASE", "LIENTHONG_PROFILE", "IDENTITY_KEYS_DIR", "IDENTITY_JWKS",
+        "CLOCK_CONTROL_FILE",
+    }  # fmt: skip
     return names | set(SERVICE_URL_VARIABLES) | stack
 
 
@@ -69,6 +73,7 @@ def sections() -> list[tuple[str, list[Variable]]]:
         own = [v for v in variables(settings) if v.name not in shared_service_names]
         result.append((f"The {settings.service} service", own))
     result.append(("Staff identity", variables(IdentitySettings)))
+    result.append(("Clock (every process)", variables(ClockSettings)))
     result.append(("Local stack (`make up`, `make test`)", variables(StackSettings)))
     return result
 

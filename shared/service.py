@@ -24,12 +24,14 @@ from prometheus_client import (
     generate_latest,
 )
 
+from shared.clock import ClockSettings, clock_from
 from shared.db import MigrationSource, apply_migrations, create_pool, ensure_database
 from shared.identity.fastapi import CurrentStaff, use_identity
 from shared.identity.settings import IdentitySettings
 from shared.kafka.probe import BrokerProbe
 from shared.logging import configure_logging
 from shared.outbox.relay import Relay
+from shared.rules.store import RulesStore
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -68,6 +70,9 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         self.probe = BrokerProbe(self.settings.kafka)
+        self.rules: RulesStore | None = None  # for the services that decide deadlines and routes
+        # Built here, at start-up, so that a controllable clock in production stops the process at once.
+        self.clock = clock_from(ClockSettings())
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[asyncio.Task[None]] = []
         ProcessCollector(registry=self.registry)
@@ -157,6 +162,7 @@ class ServiceRuntime:
                 "error": broker.error,
             },
             "startup": {"attempts": self.state.attempts, "error": self.state.error},
+            "clock": self.clock.now().isoformat(),
         }
 
 
@@ -183,11 +189,23 @@ def build_app(runtime: ServiceRuntime, title: str, identity: IdentitySettings) -
         readiness = await runtime.readiness()
         return JSONResponse(readiness, status_code=200 if readiness["ready"] else 503)
 
+    @app.get("/rules", tags=["operations"], summary="The rule versions this service has loaded")
+    async def rules() -> JSONResponse:
+        if runtime.rules is None:
+            return JSONResponse({"detail": "this service does not use the rules"}, status_code=404)
+        return JSONResponse({"loaded": runtime.rules.loaded.is_set(), "documents": runtime.rules.summary()})
+
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def rules_worker(runtime: ServiceRuntime) -> Worker:
+    """Follows the published rules (procedure versions, holiday years, agencies) for this process."""
+    runtime.rules = RulesStore(runtime.settings.kafka)
+    return runtime.rules
 
 
 def relay_worker(runtime: ServiceRuntime) -> Worker:

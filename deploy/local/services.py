@@ -41,6 +41,8 @@ class ServicePart(Part):
             "DATABASE_URL": self.database_url,
             f"{prefix}_PORT": str(self.port),
             "IDENTITY_JWKS": str(self.settings.identity / "jwks.json"),
+            # A local stack is never production: its clock can be moved (`lienthong clock advance 3d`).
+            "CLOCK_CONTROL_FILE": str(self.settings.clock_file),
             f"{prefix}_HOST": "127.0.0.1",
             "LOG_FORMAT": "json",
         }

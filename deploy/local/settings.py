@@ -90,5 +90,9 @@ class StackSettings(BaseSettings):
         return self.root / "identity"
 
     @property
+    def clock_file(self) -> Path:
+        return self.root / "clock.json"
+
+    @property
     def env_file(self) -> Path:
         return self.root / "stack.env"

@@ -15,6 +15,7 @@ from deploy.local.services import ServicePart
 from deploy.local.settings import SERVICES, StackSettings
 from shared.identity.keys import ensure_signing_key
 from shared.kafka.topics import ensure_topics
+from shared.rules.publish import SHIPPED_RULES, RulesInvalidError, documents_from_folder, publish
 from shared.settings import KafkaSettings, with_database
 
 
@@ -38,8 +39,14 @@ class Stack:
         self._preflight(parts)
         self._start([self.postgres])
         self._start([self.kafka])
-        created = asyncio.run(ensure_topics(KafkaSettings(bootstrap_servers=self.kafka.address)))
+        kafka = KafkaSettings(bootstrap_servers=self.kafka.address)
+        created = asyncio.run(ensure_topics(kafka))
         print(f"  topics: {len(created)} created" if created else "  topics: all present", flush=True)
+        try:
+            published = asyncio.run(publish(kafka, documents_from_folder(SHIPPED_RULES)))
+        except RulesInvalidError as error:
+            raise PartFailedError("rules", str(error)) from error
+        print(f"  rules: {len(published)} documents published from {SHIPPED_RULES}", flush=True)
         services = [part for part in parts if part in self.services]
         if services and ensure_signing_key(self.settings.identity)[1]:
             print(f"  identity: staff signing key created in {self.settings.identity}", flush=True)
@@ -106,6 +113,7 @@ class Stack:
             "DATABASE_URL": self.postgres.address,
             "IDENTITY_KEYS_DIR": str(self.settings.identity),
             "IDENTITY_JWKS": str(self.settings.identity / "jwks.json"),
+            "CLOCK_CONTROL_FILE": str(self.settings.clock_file),
         }
         for service in self.services:
             prefix = service.name.upper()

@@ -2,7 +2,12 @@
 
 from services.routing.settings import RoutingSettings
 from shared.outbox import OUTBOX_MIGRATIONS
-from shared.service import relay_worker, serve
+from shared.service import relay_worker, rules_worker, serve
 
 if __name__ == "__main__":
-    serve(RoutingSettings(), migrations=[OUTBOX_MIGRATIONS], workers=[relay_worker], title="lienthong routing")
+    serve(
+        RoutingSettings(),
+        migrations=[OUTBOX_MIGRATIONS],
+        workers=[relay_worker, rules_worker],
+        title="lienthong routing",
+    )

@@ -6,11 +6,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+from shared.calendar.zone import ZONE
 from shared.db import Connection
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 UNIT_CODE = r"[A-Z0-9]+(?:\.[A-Z0-9]+)*"
 DOSSIER_CODE = re.compile(rf"^(?P<unit>{UNIT_CODE})-(?P<day>\d{{6}})-(?P<number>\d{{4,}})$")
 # Crockford's base32 without the letters read as digits (I, L, O) or as a word (U): easy to type from paper.
@@ -59,7 +58,7 @@ async def allocate_dossier_code(conn: Connection, unit_code: str, received_at: d
         raise DossierCodeError(f"{unit_code!r} is not a unit code (letters, digits and dots, e.g. H21.65)")
     if received_at.tzinfo is None:
         raise DossierCodeError("received_at must be timezone-aware")
-    day = received_at.astimezone(VIETNAM).date()
+    day = received_at.astimezone(ZONE).date()
     number = int(await conn.fetchval(NEXT_NUMBER, unit_code, day))
     if number > MAX_NUMBER:
         raise DossierCodeError(f"unit {unit_code} has used all {MAX_NUMBER} dossier numbers of {day}")

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -89,6 +90,19 @@ def test_a_staff_token_from_the_lienthong_command_is_accepted_by_every_service(s
         who = httpx.get(f"{url}/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert who.json() == {"staff_id": "reception@H21.65", "agency": "H21.65", "role": "reception", "demo": True}
         assert httpx.get(f"{url}/whoami", timeout=5).status_code == 401
+
+
+def test_advancing_the_stack_clock_moves_every_service_at_once(stack: StackCommand) -> None:
+    lienthong = str(REPO / ".venv" / "bin" / "lienthong")
+    env = stack.env_file()
+    try:
+        subprocess.run([lienthong, "clock", "advance", "3d"], cwd=REPO, env=stack.env, check=True, capture_output=True)
+        for service in SERVICES:
+            seen = httpx.get(f"{env[f'{service.upper()}_URL']}/healthz", timeout=5).json()["clock"]
+            ahead = datetime.fromisoformat(seen) - datetime.now(UTC)
+            assert timedelta(days=3) - timedelta(seconds=30) < ahead < timedelta(days=3, seconds=30), service
+    finally:
+        subprocess.run([lienthong, "clock", "reset"], cwd=REPO, env=stack.env, check=True, capture_output=True)
 
 
 def test_a_second_up_changes_nothing(stack: StackCommand) -> None:

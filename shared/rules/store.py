@@ -1,0 +1,109 @@
+"""Every published rule version, kept in memory by intake and routing, and followed as new ones arrive: a new
+procedure version or holiday year reaches a running service without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import date
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from shared.calendar.holidays import HolidayYear
+from shared.rules.procedures import ProcedureCatalogue, ProcedureVersion
+from shared.rules.publish import RULES_TOPIC, RuleDocument
+from shared.settings import KafkaSettings
+
+log = structlog.get_logger(__name__)
+
+
+class RulesNotLoadedError(RuntimeError):
+    pass
+
+
+class RulesStore:
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self.kafka = kafka
+        self.documents: dict[str, RuleDocument] = {}  # in publication order: a later version comes later
+        self.loaded = asyncio.Event()
+
+    async def run(self) -> None:
+        """Read the rules topic from the start, then follow it; survives broker outages by reconnecting."""
+        delay = 0.5
+        while True:
+            try:
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError) as error:
+                log.warning("rules.reconnecting", error=f"{type(error).__name__}: {error}")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def _follow(self) -> None:
+        consumer = AIOKafkaConsumer(**self.kafka.client_options(), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            partitions = [
+                TopicPartition(RULES_TOPIC, p) for p in sorted(consumer.partitions_for_topic(RULES_TOPIC) or {0})
+            ]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            while True:
+                for records in (await consumer.getmany(timeout_ms=1000)).values():
+                    for record in records:
+                        self._take(record.key, record.value)
+                if not self.loaded.is_set() and all([await consumer.position(tp) >= ends[tp] for tp in partitions]):
+                    self.loaded.set()
+                    log.info("rules.loaded", documents=len(self.documents))
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    def _take(self, key: bytes | None, value: bytes | None) -> None:
+        if key is None or value is None:
+            return
+        try:
+            document = RuleDocument.from_record(key, value)
+        except ValueError as error:
+            log.error("rules.unreadable_document", key=key.decode(errors="replace"), error=str(error))
+            return
+        if document.key not in self.documents:
+            self.documents[document.key] = document
+            if self.loaded.is_set():
+                log.info("rules.version_arrived", key=document.key)
+
+    def _of_kind(self, kind: str) -> list[RuleDocument]:
+        if not self.loaded.is_set():
+            raise RulesNotLoadedError("the rules are not loaded yet (is the broker reachable?)")
+        return [d for d in self.documents.values() if d.kind == kind]
+
+    def holiday_years(self) -> list[HolidayYear]:
+        """The latest published version of each year (an announced schedule replaces a provisional one)."""
+        latest: dict[str, RuleDocument] = {}
+        for document in self._of_kind("holidays"):
+            latest[document.id] = document
+        return [HolidayYear.model_validate(d.data) for d in latest.values()]
+
+    def holiday_versions(self) -> dict[str, str]:
+        """What a dossier records as the calendar it was decided under: year -> version."""
+        latest: dict[str, str] = {}
+        for document in self._of_kind("holidays"):
+            latest[document.id] = document.version
+        return latest
+
+    def catalogue(self) -> ProcedureCatalogue:
+        versions = [ProcedureVersion.model_validate(d.data) for d in self._of_kind("procedure")]
+        return ProcedureCatalogue(versions=versions)
+
+    def procedure(self, code: str, on: date) -> ProcedureVersion:
+        return self.catalogue().version_at(code, on)
+
+    def summary(self) -> dict[str, list[str]]:
+        return {
+            kind: sorted(d.key for d in self.documents.values() if d.kind == kind)
+            for kind in ("holidays", "procedure", "agencies")
+        }
