@@ -52,6 +52,12 @@ def test_topics_are_created_from_the_topic_file_before_the_services_start() -> N
     assert set(topics["environment"]) <= KNOWN_VARIABLES
 
 
+def test_the_shipped_rules_are_published_once_the_topics_exist() -> None:
+    rules = COMPOSE["services"]["rules"]
+    assert rules["command"] == ["lienthong", "rules", "publish"]
+    assert rules["depends_on"] == {"topics": {"condition": "service_completed_successfully"}}
+
+
 def test_the_database_url_reaches_the_compose_postgres() -> None:
     postgres = COMPOSE["services"]["postgres"]["environment"]
     for settings in SERVICE_SETTINGS:
