@@ -27,6 +27,7 @@ from shared.consumer import store
 from shared.consumer.store import StoredRecord
 from shared.db import Connection
 from shared.events.envelope import Envelope, MalformedEventError
+from shared.retry import keep_running
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -105,16 +106,7 @@ class ConsumerRunner:
     # -- the loop ------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except INFRASTRUCTURE_ERRORS as error:
-                log.warning("consumer.restarting", group=self.group, error=f"{type(error).__name__}: {error}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+        await keep_running(self._consume, event="consumer.restarting", errors=INFRASTRUCTURE_ERRORS, group=self.group)
 
     async def _consume(self) -> None:
         options = self.kafka.client_options()

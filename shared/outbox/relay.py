@@ -38,6 +38,7 @@ from aiokafka.errors import (
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from shared.outbox import NOTIFY_CHANNEL, SHARDS
+from shared.retry import keep_running
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
@@ -102,17 +103,8 @@ class Relay:
 
     async def run(self) -> None:
         """Runs until cancelled; survives broker and database outages by retrying."""
-        delay = 0.5
-        while True:
-            try:
-                await self._run_connected()
-            except asyncio.CancelledError:
-                raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError) as error:
-                log.warning("relay.restarting", error=f"{type(error).__name__}: {error}", retry_in_s=delay)
-                self.owned.clear()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+        errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError)
+        await keep_running(self._run_connected, event="relay.restarting", errors=errors, relay_id=self.relay_id)
 
     async def _run_connected(self) -> None:
         locks = await asyncpg.connect(self.dsn)

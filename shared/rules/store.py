@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.calendar.holidays import HolidayYear
+from shared.retry import keep_running
 from shared.rules.procedures import ProcedureCatalogue, ProcedureVersion
 from shared.rules.publish import RULES_TOPIC, RuleDocument
 from shared.settings import KafkaSettings
@@ -31,16 +32,7 @@ class RulesStore:
 
     async def run(self) -> None:
         """Read the rules topic from the start, then follow it; survives broker outages by reconnecting."""
-        delay = 0.5
-        while True:
-            try:
-                await self._follow()
-            except asyncio.CancelledError:
-                raise
-            except (KafkaError, OSError) as error:
-                log.warning("rules.reconnecting", error=f"{type(error).__name__}: {error}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+        await keep_running(self._follow, event="rules.reconnecting", errors=(KafkaError, OSError))
 
     async def _follow(self) -> None:
         consumer = AIOKafkaConsumer(**self.kafka.client_options(), enable_auto_commit=False)
