@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -166,7 +166,9 @@ class ServiceRuntime:
         }
 
 
-def build_app(runtime: ServiceRuntime, title: str, identity: IdentitySettings) -> FastAPI:
+def build_app(
+    runtime: ServiceRuntime, title: str, identity: IdentitySettings, routers: Sequence[APIRouter] = ()
+) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.start_in_background()
@@ -174,7 +176,10 @@ def build_app(runtime: ServiceRuntime, title: str, identity: IdentitySettings) -
         await runtime.stop()
 
     app = FastAPI(title=title, lifespan=lifespan)
+    app.state.runtime = runtime
     use_identity(app, identity.jwks_source(), issuer=identity.issuer)
+    for router in routers:
+        app.include_router(router)
 
     @app.get("/whoami", tags=["operations"], summary="The staff member of the bearer token, as this service sees it")
     async def whoami(staff: CurrentStaff) -> dict[str, Any]:
@@ -217,10 +222,11 @@ def serve(
     migrations: list[MigrationSource],
     title: str,
     workers: Sequence[WorkerFactory] = (),
+    routers: Sequence[APIRouter] = (),
 ) -> None:
     configure_logging(settings.log, service=settings.service)
     runtime = ServiceRuntime(settings, migrations, workers)
-    app = build_app(runtime, title, IdentitySettings())
+    app = build_app(runtime, title, IdentitySettings(), routers)
     config = uvicorn.Config(
         app, host=settings.host, port=settings.http_port, log_config=None, access_log=False, lifespan="on"
     )

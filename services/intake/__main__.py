@@ -1,10 +1,21 @@
 """`python -m services.intake`: the intake process's composition root."""
 
+from pathlib import Path
+
+from services.intake.api import desk_router
 from services.intake.settings import IntakeSettings
+from shared.db import MigrationSource
+from shared.dossier_codes import DOSSIER_CODE_MIGRATIONS
 from shared.outbox import OUTBOX_MIGRATIONS
 from shared.service import relay_worker, rules_worker, serve
 
+INTAKE_MIGRATIONS = MigrationSource("intake", Path(__file__).parent / "migrations")
+
 if __name__ == "__main__":
     serve(
-        IntakeSettings(), migrations=[OUTBOX_MIGRATIONS], workers=[relay_worker, rules_worker], title="lienthong intake"
+        IntakeSettings(),
+        migrations=[OUTBOX_MIGRATIONS, DOSSIER_CODE_MIGRATIONS, INTAKE_MIGRATIONS],
+        workers=[relay_worker, rules_worker],
+        routers=[desk_router],
+        title="lienthong intake",
     )

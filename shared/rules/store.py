@@ -11,8 +11,10 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from shared.calendar.engine import WorkingCalendar
 from shared.calendar.holidays import HolidayYear
 from shared.retry import keep_running
+from shared.rules.agencies import AgencyList
 from shared.rules.procedures import ProcedureCatalogue, ProcedureVersion
 from shared.rules.publish import RULES_TOPIC, RuleDocument
 from shared.settings import KafkaSettings
@@ -86,6 +88,19 @@ class RulesStore:
         for document in self._of_kind("holidays"):
             latest[document.id] = document.version
         return latest
+
+    def agencies(self) -> AgencyList:
+        """The latest published agency list."""
+        documents = self._of_kind("agencies")
+        if not documents:
+            raise RulesNotLoadedError("no agency list is published")
+        return AgencyList.model_validate(documents[-1].data)
+
+    def calendar(self) -> tuple[WorkingCalendar, str]:
+        """The working calendar from the latest version of each holiday year, and the version a dossier records
+        as the one it was decided under (`2025:<v>,2026:<v>,...`)."""
+        versions = self.holiday_versions()
+        return WorkingCalendar(self.holiday_years()), ",".join(f"{y}:{v}" for y, v in sorted(versions.items()))
 
     def catalogue(self) -> ProcedureCatalogue:
         versions = [ProcedureVersion.model_validate(d.data) for d in self._of_kind("procedure")]

@@ -1,0 +1,109 @@
+"""The reception staff API (`/desk/...`): thin routes that parse, call a handler and map its errors to 4xx."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+
+from services.intake import handlers
+from services.intake.commands import Refuse, RegisterAtCounter, RequestReceptionSupplement
+from services.intake.domain import IntakeRuleError, InvalidDossierError, TransitionNotAllowedError
+from services.intake.store import DossierRow
+from shared.calendar.engine import MissingCalendarYearError
+from shared.identity.fastapi import require_role
+from shared.identity.staff import Staff
+from shared.outbox.writer import Outbox
+from shared.rules.procedures import CatalogueLookupError
+from shared.rules.store import RulesNotLoadedError
+from shared.service import ServiceRuntime
+
+Reception = Annotated[Staff, Depends(require_role("reception", "admin"))]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def view(row: DossierRow) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "code": row.code,
+        "desk": row.desk_code,
+        "procedure": {"code": row.procedure_code, "version": row.procedure_version},
+        "channel": row.channel,
+        "state": row.state.value,
+        "return_channel": row.return_channel,
+        "documents": row.documents,
+        "fee_vnd": row.fee_vnd,
+        "appointment": handlers.local_text(row.due_at),
+        "due_at": row.due_at.isoformat() if row.due_at else None,
+        "calendar_version": row.calendar_version,
+        "supplement_items": row.supplement_items,
+    }
+
+
+@contextmanager
+def as_http_errors() -> Iterator[None]:
+    """The handlers' errors as HTTP answers: the client learns what is wrong, nothing is half-written."""
+    try:
+        yield
+    except InvalidDossierError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"problems": error.problems}) from error
+    except (TransitionNotAllowedError, handlers.IdempotencyConflictError) as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except (IntakeRuleError, CatalogueLookupError) as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    except handlers.DossierNotFoundError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    except handlers.OtherAgencyError as error:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from error
+    except (RulesNotLoadedError, MissingCalendarYearError) as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from error
+
+
+OUTBOX = Outbox("intake")
+
+
+def context(request: Request) -> handlers.IntakeContext:
+    runtime: ServiceRuntime = request.app.state.runtime
+    if runtime.pool is None or runtime.rules is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "intake is starting")
+    return handlers.IntakeContext(runtime.pool, OUTBOX, runtime.rules, runtime.clock)
+
+
+Context = Annotated[handlers.IntakeContext, Depends(context)]
+
+
+desk_router = APIRouter(prefix="/desk", tags=["reception desk"])
+
+
+@desk_router.post("/dossiers", status_code=status.HTTP_201_CREATED, summary="Register a dossier handed in at the desk")
+async def register(
+    command: RegisterAtCounter, staff: Reception, ctx: Context, response: Response, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    with as_http_errors():
+        registered = await handlers.register_at_counter(ctx, staff, command, key)
+    if registered.replayed:
+        response.status_code = status.HTTP_200_OK
+    return {**view(registered.dossier), "tracking_secret": registered.tracking_secret}
+
+
+@desk_router.post("/dossiers/{dossier_id}/accept", summary="Accept a complete dossier (Mẫu 01): status 2")
+async def accept(dossier_id: uuid.UUID, staff: Reception, ctx: Context) -> dict[str, Any]:
+    with as_http_errors():
+        return view(await handlers.accept(ctx, staff, dossier_id))
+
+
+@desk_router.post("/dossiers/{dossier_id}/refuse", summary="Refuse a dossier (Mẫu 03): status 3")
+async def refuse(dossier_id: uuid.UUID, command: Refuse, staff: Reception, ctx: Context) -> dict[str, Any]:
+    with as_http_errors():
+        return view(await handlers.refuse(ctx, staff, dossier_id, command))
+
+
+@desk_router.post("/dossiers/{dossier_id}/reception-supplement", summary="List what is missing (Mẫu 02 at the desk)")
+async def supplement(
+    dossier_id: uuid.UUID, command: RequestReceptionSupplement, staff: Reception, ctx: Context
+) -> dict[str, Any]:
+    with as_http_errors():
+        return view(await handlers.request_reception_supplement(ctx, staff, dossier_id, command))

@@ -1,0 +1,238 @@
+"""Intake's use cases, each one transaction: the state change and its outgoing events commit together."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.intake import store
+from services.intake.commands import Refuse, RegisterAtCounter, RequestReceptionSupplement
+from services.intake.domain import (
+    STATUS_OF,
+    DossierState,
+    IntakeRuleError,
+    SubmittedDocument,
+    TransitionNotAllowedError,
+    appointment,
+    check_new_dossier,
+    ensure_undecided,
+)
+from shared.calendar.zone import ZONE
+from shared.clock import Clock
+from shared.db import Connection
+from shared.dossier_codes import allocate_dossier_code, hash_tracking_secret, new_tracking_secret
+from shared.events.catalogue import contacts, intake
+from shared.events.catalogue.base import DossierStatus
+from shared.events.catalogue.common import (
+    Actor,
+    AgencyRef,
+    DocumentRef,
+    IntakeChannel,
+    ReturnChannel,
+    StaffRole,
+    SupplementItem,
+)
+from shared.identity.staff import Staff
+from shared.outbox.writer import Outbox
+from shared.rules.procedures import ProcedureVersion
+from shared.rules.store import RulesStore
+
+
+class DossierNotFoundError(LookupError):
+    pass
+
+
+class OtherAgencyError(PermissionError):
+    pass
+
+
+class IdempotencyConflictError(IntakeRuleError):
+    pass
+
+
+@dataclass(frozen=True)
+class IntakeContext:
+    pool: asyncpg.Pool
+    outbox: Outbox
+    rules: RulesStore
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Registered:
+    dossier: store.DossierRow
+    tracking_secret: str | None  # shown once, on the first answer; a replayed request cannot show it again
+    replayed: bool
+
+
+def actor_of(staff: Staff) -> Actor:
+    return Actor(staff_id=staff.staff_id, agency_code=staff.agency, role=StaffRole(staff.role))
+
+
+def _desk(ctx: IntakeContext, staff: Staff) -> AgencyRef:
+    agencies = ctx.rules.agencies()
+    try:
+        agency = agencies.by_code(staff.agency)
+    except KeyError as error:
+        raise IntakeRuleError(f"agency {staff.agency} is not in the published agency list") from error
+    if not agency.has_one_stop_desk:
+        raise IntakeRuleError(f"agency {staff.agency} has no one-stop desk: it cannot receive dossiers")
+    return AgencyRef(code=agency.code, title=agency.name_vi)
+
+
+def _documents(procedure: ProcedureVersion, given: list[dict[str, str | None]]) -> list[DocumentRef]:
+    titles = {document.code: document.name_vi for document in procedure.documents}
+    return [DocumentRef(code=str(d["code"]), title=titles[str(d["code"])], content_hash=d.get("content_hash"))
+            for d in given]  # fmt: skip
+
+
+def _procedure_of(ctx: IntakeContext, row: store.DossierRow) -> ProcedureVersion:
+    for version in ctx.rules.catalogue().versions_of(row.procedure_code):
+        if version.version == row.procedure_version:
+            return version
+    raise IntakeRuleError(f"procedure {row.procedure_code} v{row.procedure_version} is no longer published")
+
+
+async def register_at_counter(
+    ctx: IntakeContext, staff: Staff, command: RegisterAtCounter, idempotency_key: str | None
+) -> Registered:
+    now = ctx.clock.now()
+    desk = _desk(ctx, staff)
+    procedure = ctx.rules.procedure(command.procedure_code, now.astimezone(ZONE).date())
+    documents = [SubmittedDocument(d.code, d.content_hash) for d in command.documents]
+    check_new_dossier(
+        procedure, command.channel, documents, command.return_channel, command.applicant.address is not None
+    )
+    request_hash = hashlib.sha256(command.model_dump_json().encode()).hexdigest()
+    secret = new_tracking_secret()
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        if idempotency_key is not None:
+            remembered = await store.remembered_request(conn, staff.agency, idempotency_key)
+            if remembered is not None:
+                if remembered[0] != request_hash:
+                    raise IdempotencyConflictError("this Idempotency-Key was used for a different request")
+                row = await store.get_dossier(conn, remembered[1])
+                assert row is not None
+                return Registered(row, None, replayed=True)
+        code = await allocate_dossier_code(conn, desk.code, now)
+        row = store.DossierRow(
+            id=uuid.uuid4(), code=str(code), desk_code=desk.code, procedure_code=procedure.code,
+            procedure_version=procedure.version, channel=command.channel.value, state=DossierState.RECEIVED,
+            return_channel=command.return_channel.value,
+            documents=[d.model_dump(mode="json", exclude_none=True) for d in command.documents],
+            fee_vnd=sum(fee.amount_vnd for fee in procedure.fees), received_at=now, due_at=None,
+            calendar_version=None, supplement_items=None,
+        )  # fmt: skip
+        await store.insert_dossier(conn, row, hash_tracking_secret(secret))
+        applicant = command.applicant
+        await store.insert_applicant(conn, row.id, applicant.model_dump(mode="json"))
+        contact = contacts.ContactRecorded(
+            applicant_kind=applicant.kind, full_name=applicant.full_name, phone=applicant.phone, email=applicant.email,
+            postal_address=applicant.address, notify_by=applicant.notify_by, language=applicant.language,
+            recorded_at=now,
+        )  # fmt: skip
+        await ctx.outbox.add(conn, contact, topic=contacts.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        if idempotency_key is not None:
+            await store.remember_request(conn, staff.agency, idempotency_key, request_hash, row.id)
+    return Registered(row, secret, replayed=False)
+
+
+async def _locked_for_decision(conn: Connection, staff: Staff, dossier_id: uuid.UUID) -> store.DossierRow:
+    row = await store.lock_dossier(conn, dossier_id)
+    if row is None:
+        raise DossierNotFoundError(f"no dossier {dossier_id}")
+    if row.desk_code != staff.agency and staff.role != "admin":
+        raise OtherAgencyError(f"dossier {row.code} belongs to desk {row.desk_code}, not to {staff.agency}")
+    return row
+
+
+async def accept(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID) -> store.DossierRow:
+    """Mẫu 01: the dossier is complete; the clock starts, the appointment is set (status 2)."""
+    now = ctx.clock.now()
+    calendar, calendar_version = ctx.rules.calendar()
+    desk = _desk(ctx, staff)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await _locked_for_decision(conn, staff, dossier_id)
+        ensure_undecided(row.state, "accepted")
+        procedure = _procedure_of(ctx, row)
+        # At the counter the dossier is complete when the desk accepts it: the legal clock starts now.
+        received_at = now if row.channel == IntakeChannel.COUNTER.value else row.received_at
+        due_at = appointment(calendar, procedure, received_at)
+        await store.decide(conn, row.id, DossierState.ACCEPTED, due_at=due_at, calendar_version=calendar_version)
+        event = intake.DossierAccepted(
+            dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
+            channel=IntakeChannel(row.channel), documents=_documents(procedure, row.documents),
+            time_limit=procedure.time_limit.as_event_time_limit(), received_at=received_at, accepted_at=now,
+            due_at=due_at, calendar_version=calendar_version, return_channel=ReturnChannel(row.return_channel),
+            fee_vnd=row.fee_vnd, actor=actor_of(staff),
+            status_from=STATUS_OF[row.state],
+            status_to=DossierStatus.ACCEPTED,
+        )  # fmt: skip
+        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        accepted = await store.get_dossier(conn, row.id)
+    assert accepted is not None
+    return accepted
+
+
+async def refuse(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, command: Refuse) -> store.DossierRow:
+    """Mẫu 03: the desk does not accept the dossier, with the reason (status 3)."""
+    now = ctx.clock.now()
+    desk = _desk(ctx, staff)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await _locked_for_decision(conn, staff, dossier_id)
+        ensure_undecided(row.state, "refused")
+        procedure = _procedure_of(ctx, row)
+        await store.decide(conn, row.id, DossierState.REFUSED)
+        event = intake.DossierRefused(
+            dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
+            channel=IntakeChannel(row.channel), reason=command.reason, legal_basis=command.legal_basis,
+            refused_at=now, actor=actor_of(staff),
+            status_from=STATUS_OF[row.state],
+            status_to=DossierStatus.REFUSED,
+        )  # fmt: skip
+        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        refused = await store.get_dossier(conn, row.id)
+    assert refused is not None
+    return refused
+
+
+async def request_reception_supplement(
+    ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, command: RequestReceptionSupplement
+) -> store.DossierRow:
+    """Mẫu 02 at the desk: not accepted yet, no clock, not counted against anyone; issued once, completely."""
+    now = ctx.clock.now()
+    desk = _desk(ctx, staff)
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await _locked_for_decision(conn, staff, dossier_id)
+        ensure_undecided(row.state, "sent a supplement request")
+        if row.supplement_items:
+            raise TransitionNotAllowedError(
+                f"a Mẫu 02 was already issued for dossier {row.code}: the applicant is guided once, completely"
+            )
+        procedure = _procedure_of(ctx, row)
+        titles = {document.code: document.name_vi for document in procedure.documents}
+        unknown = [item.document_code for item in command.items if item.document_code not in titles]
+        if unknown:
+            raise IntakeRuleError(f"not documents of procedure {procedure.code}: {', '.join(unknown)}")
+        items = [
+            SupplementItem(document_code=i.document_code, document_title=titles[i.document_code], problem=i.problem,
+                           instruction=i.instruction)
+            for i in command.items
+        ]  # fmt: skip
+        await store.decide(conn, row.id, row.state, supplement_items=[i.model_dump(mode="json") for i in items])
+        event = intake.DossierReceptionSupplementRequested(
+            dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
+            channel=IntakeChannel(row.channel), items=items, requested_at=now, actor=actor_of(staff),
+        )  # fmt: skip
+        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        updated = await store.get_dossier(conn, row.id)
+    assert updated is not None
+    return updated
+
+
+def local_text(moment: datetime | None) -> str | None:
+    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if moment else None

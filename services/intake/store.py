@@ -1,0 +1,108 @@
+"""All of intake's SQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from services.intake.domain import DossierState
+from shared.db import Connection
+
+
+@dataclass(frozen=True)
+class DossierRow:
+    id: uuid.UUID
+    code: str
+    desk_code: str
+    procedure_code: str
+    procedure_version: int
+    channel: str
+    state: DossierState
+    return_channel: str
+    documents: list[dict[str, Any]]
+    fee_vnd: int
+    received_at: datetime
+    due_at: datetime | None
+    calendar_version: str | None
+    supplement_items: list[dict[str, Any]] | None
+
+
+COLUMNS = """id, code, desk_code, procedure_code, procedure_version, channel, state, return_channel, documents,
+             fee_vnd, received_at, due_at, calendar_version, supplement_items"""
+
+
+def _row(record: Any) -> DossierRow:
+    values = dict(record)
+    values["state"] = DossierState(values["state"])
+    values["documents"] = json.loads(values["documents"])
+    values["supplement_items"] = json.loads(values["supplement_items"]) if values["supplement_items"] else None
+    return DossierRow(**values)
+
+
+async def insert_dossier(conn: Connection, row: DossierRow, tracking_secret_hash: str) -> None:
+    await conn.execute(
+        f"""INSERT INTO dossiers ({COLUMNS}, tracking_secret)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
+        row.id, row.code, row.desk_code, row.procedure_code, row.procedure_version, row.channel, row.state.value,
+        row.return_channel, json.dumps(row.documents), row.fee_vnd, row.received_at, row.due_at,
+        row.calendar_version, json.dumps(row.supplement_items) if row.supplement_items else None,
+        tracking_secret_hash,
+    )  # fmt: skip
+
+
+async def insert_applicant(conn: Connection, dossier_id: uuid.UUID, applicant: dict[str, Any]) -> None:
+    await conn.execute(
+        """INSERT INTO applicants (dossier_id, kind, full_name, personal_id, phone, email, address, notify_by, language)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        dossier_id, applicant["kind"], applicant["full_name"], applicant.get("personal_id"), applicant["phone"],
+        applicant.get("email"), json.dumps(applicant.get("address")), applicant["notify_by"], applicant["language"],
+    )  # fmt: skip
+
+
+async def lock_dossier(conn: Connection, dossier_id: uuid.UUID) -> DossierRow | None:
+    """The dossier, locked until the transaction ends: two decisions on one dossier happen one after the other."""
+    record = await conn.fetchrow(f"SELECT {COLUMNS} FROM dossiers WHERE id = $1 FOR UPDATE", dossier_id)
+    return _row(record) if record else None
+
+
+async def get_dossier(conn: Connection, dossier_id: uuid.UUID) -> DossierRow | None:
+    record = await conn.fetchrow(f"SELECT {COLUMNS} FROM dossiers WHERE id = $1", dossier_id)
+    return _row(record) if record else None
+
+
+async def decide(
+    conn: Connection,
+    dossier_id: uuid.UUID,
+    state: DossierState,
+    *,
+    due_at: datetime | None = None,
+    calendar_version: str | None = None,
+    supplement_items: list[dict[str, Any]] | None = None,
+) -> None:
+    await conn.execute(
+        """UPDATE dossiers SET state = $2, due_at = coalesce($3, due_at),
+                  calendar_version = coalesce($4, calendar_version),
+                  supplement_items = coalesce($5, supplement_items), updated_at = now()
+           WHERE id = $1""",
+        dossier_id, state.value, due_at, calendar_version, json.dumps(supplement_items) if supplement_items else None,
+    )  # fmt: skip
+
+
+async def remembered_request(conn: Connection, scope: str, key: str) -> tuple[str, uuid.UUID] | None:
+    """(request hash, dossier id) of an earlier request with this Idempotency-Key. Requests with the same key
+    wait for each other here (a transaction-scoped advisory lock), so a retry racing its original sees it."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))", scope, key)
+    record = await conn.fetchrow(
+        "SELECT request_hash, dossier_id FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE", scope, key
+    )
+    return (record["request_hash"], record["dossier_id"]) if record else None
+
+
+async def remember_request(conn: Connection, scope: str, key: str, request_hash: str, dossier_id: uuid.UUID) -> None:
+    await conn.execute(
+        "INSERT INTO idempotency_keys (scope, key, request_hash, dossier_id) VALUES ($1, $2, $3, $4)",
+        scope, key, request_hash, dossier_id,
+    )  # fmt: skip

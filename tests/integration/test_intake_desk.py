@@ -1,0 +1,222 @@
+"""The reception desk API of intake, as a separate process over the real broker and database: HTTP answers and
+the events on the topics, for registration, acceptance, refusal and Mẫu 02, bad input, idempotency and codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from shared.events.envelope import Envelope
+from shared.identity.keys import ensure_signing_key
+from shared.identity.staff import Staff
+from shared.identity.tokens import issue_token
+from shared.rules.publish import documents_from_folder, publish
+from shared.settings import KafkaSettings
+from tests.conftest import create_database, drop_database
+from tests.processes import running_service, wait_for
+from tests.support.messaging import eventually
+
+DESK = "H29.101.1"  # the public administration centre of Sài Gòn ward (deploy/rules/agencies.yaml)
+OTHER_DESK = "H29.102.1"
+# Wednesday 2 December 2026, 09:00 in Vietnam: birth registration (1 working day) falls due Thursday 09:00.
+NOW = "2026-12-02T02:00:00+00:00"
+APPLICANT: dict[str, Any] = {"full_name": "Nguyễn Văn An", "personal_id": "079203001234", "phone": "0901234567"}
+BIRTH: dict[str, Any] = {
+    "procedure_code": "1.001193",
+    "applicant": APPLICANT,
+    "documents": [
+        {"code": "declaration", "content_hash": "a" * 64},
+        {"code": "birth_certificate_medical", "content_hash": "b" * 64},
+    ],
+}
+
+
+@dataclass
+class Desk:
+    http: httpx.AsyncClient
+    tokens: dict[str, str]
+    kafka: KafkaSettings
+
+    def auth(self, who: str = "reception") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    async def register(self, body: dict[str, Any] | None = None, key: str | None = None) -> httpx.Response:
+        headers = {**self.auth(), **({"Idempotency-Key": key} if key else {})}
+        return await self.http.post("/desk/dossiers", json=body or BIRTH, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def intake_process(
+    infrastructure_env: dict[str, str], server_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str]]]:
+    home = tmp_path_factory.mktemp("intake")
+    kafka = KafkaSettings(bootstrap_servers=infrastructure_env["KAFKA_BOOTSTRAP_SERVERS"])
+    asyncio.run(publish(kafka, documents_from_folder()))
+    key, _ = ensure_signing_key(home / "identity")
+    tokens = {
+        name: issue_token(key, Staff(f"{name}@{agency}", agency, role), lifetime=timedelta(hours=2))  # type: ignore[arg-type]
+        for name, agency, role in [
+            ("reception", DESK, "reception"),
+            ("other_desk", OTHER_DESK, "reception"),
+            ("processing", DESK, "processing"),
+        ]
+    }
+    (home / "clock.json").write_text(json.dumps({"frozen_at": NOW}))
+    database = asyncio.run(create_database(server_database_url))
+    env = {
+        **infrastructure_env,
+        "INTAKE_DATABASE_URL": database,
+        "IDENTITY_JWKS": str(home / "identity" / "jwks.json"),
+        "CLOCK_CONTROL_FILE": str(home / "clock.json"),
+    }
+    try:
+        with running_service("intake", env) as base:
+            wait_for(f"{base}/readyz")
+            yield base, tokens
+    finally:
+        asyncio.run(drop_database(server_database_url, database))
+
+
+@pytest.fixture
+async def desk(intake_process: tuple[str, dict[str, str]], kafka_settings: KafkaSettings) -> AsyncIterator[Desk]:
+    base, tokens = intake_process
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+        async def rules_loaded() -> bool:
+            return bool((await http.get("/rules")).json()["loaded"])
+
+        await eventually(rules_loaded, what="intake loaded the rules")
+        yield Desk(http, tokens, kafka_settings)
+
+
+async def events_of(kafka: KafkaSettings, topic: str, dossier_id: str, count: int) -> list[Envelope]:
+    consumer = AIOKafkaConsumer(topic, **kafka.client_options(), auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(found) < count:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    found += [
+                        Envelope.from_record(r.key, r.value, r.headers) for r in records if r.key == dossier_id.encode()
+                    ]
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_a_dossier_registered_and_accepted_at_the_desk(desk: Desk) -> None:
+    registered = await desk.register()
+    assert registered.status_code == 201, registered.text
+    dossier = registered.json()
+    assert dossier["code"].startswith(f"{DESK}-261202-")
+    assert dossier["state"] == "received"
+    assert len(dossier["tracking_secret"]) == 8
+
+    accepted = await desk.http.post(f"/desk/dossiers/{dossier['id']}/accept", headers=desk.auth())
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "accepted"
+    assert accepted.json()["appointment"] == "2026-12-03 09:00"
+
+    (event,) = await events_of(desk.kafka, "lienthong.intake.v1", dossier["id"], 1)
+    assert event.type == "dossier.accepted"
+    assert event.subject == dossier["code"]
+    assert event.dossierseq == 1
+    assert event.data is not None
+    assert event.data["status_to"] == 2
+    assert event.data["due_at"] == "2026-12-03T02:00:00Z"
+    assert event.data["actor"] == {"staff_id": f"reception@{DESK}", "agency_code": DESK, "role": "reception"}
+    assert "Nguyễn" not in json.dumps(event.data, ensure_ascii=False)
+    assert "0901234567" not in json.dumps(event.data)
+
+    (contact,) = await events_of(desk.kafka, "lienthong.intake.contacts.v1", dossier["id"], 1)
+    assert contact.type == "contact.recorded"
+    assert contact.data is not None
+    assert contact.data["full_name"] == "Nguyễn Văn An"
+    assert "079203001234" not in json.dumps(contact.data), "the personal ID number never leaves intake"
+
+
+async def test_a_refused_dossier_cannot_be_accepted_afterwards(desk: Desk) -> None:
+    dossier = (await desk.register()).json()
+    refused = await desk.http.post(
+        f"/desk/dossiers/{dossier['id']}/refuse", json={"reason": "Không thuộc thẩm quyền"}, headers=desk.auth()
+    )
+    assert refused.status_code == 200
+    assert refused.json()["state"] == "refused"
+    again = await desk.http.post(f"/desk/dossiers/{dossier['id']}/accept", headers=desk.auth())
+    assert again.status_code == 409
+    assert "already refused" in again.json()["detail"]
+    (event,) = await events_of(desk.kafka, "lienthong.intake.v1", dossier["id"], 1)
+    assert event.type == "dossier.refused"
+
+
+async def test_a_reception_supplement_request_is_issued_once_then_the_dossier_is_accepted(desk: Desk) -> None:
+    dossier = (await desk.register()).json()
+    body = {"items": [{"document_code": "declaration", "problem": "incomplete", "instruction": "Ký tên người khai"}]}
+    issued = await desk.http.post(
+        f"/desk/dossiers/{dossier['id']}/reception-supplement", json=body, headers=desk.auth()
+    )
+    assert issued.status_code == 200, issued.text
+    assert issued.json()["state"] == "received"
+    second = await desk.http.post(
+        f"/desk/dossiers/{dossier['id']}/reception-supplement", json=body, headers=desk.auth()
+    )
+    assert second.status_code == 409
+    assert (await desk.http.post(f"/desk/dossiers/{dossier['id']}/accept", headers=desk.auth())).status_code == 200
+    events = await events_of(desk.kafka, "lienthong.intake.v1", dossier["id"], 2)
+    assert [e.type for e in events] == ["dossier.reception-supplement-requested", "dossier.accepted"]
+    assert [e.dossierseq for e in events] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "named"),
+    [
+        ({"procedure_code": "9.999999"}, 422, "9.999999"),
+        ({"documents": [{"code": "declaration"}]}, 422, "birth_certificate_medical"),
+        ({"applicant": {**APPLICANT, "phone": "12345"}}, 422, "phone"),
+        ({"applicant": {**APPLICANT, "personal_id": "0792"}}, 422, "personal_id"),
+        ({"return_channel": "pigeon"}, 422, "return_channel"),
+    ],
+)
+async def test_bad_input_is_a_4xx_naming_the_problem(
+    desk: Desk, change: dict[str, Any], status: int, named: str
+) -> None:
+    answer = await desk.register({**BIRTH, **change})
+    assert answer.status_code == status
+    assert named in answer.text
+
+
+async def test_staff_act_only_in_their_role_and_on_their_desk(desk: Desk) -> None:
+    assert (await desk.http.post("/desk/dossiers", json=BIRTH)).status_code == 401
+    assert (await desk.http.post("/desk/dossiers", json=BIRTH, headers=desk.auth("processing"))).status_code == 403
+    dossier = (await desk.register()).json()
+    foreign = await desk.http.post(f"/desk/dossiers/{dossier['id']}/accept", headers=desk.auth("other_desk"))
+    assert foreign.status_code == 403
+
+
+async def test_a_retried_create_makes_one_dossier(desk: Desk) -> None:
+    key = os.urandom(8).hex()
+    first = await desk.register(key=key)
+    retried = await desk.register(key=key)
+    assert (first.status_code, retried.status_code) == (201, 200)
+    assert retried.json()["id"] == first.json()["id"]
+    assert retried.json()["tracking_secret"] is None
+    other_body = {**BIRTH, "return_channel": "electronic"}
+    conflict = await desk.register(other_body, key=key)
+    assert conflict.status_code == 409
+
+
+async def test_100_concurrent_registrations_get_100_consecutive_codes(desk: Desk) -> None:
+    answers = await asyncio.gather(*(desk.register() for _ in range(100)))
+    assert {a.status_code for a in answers} == {201}
+    numbers = sorted(int(a.json()["code"].rsplit("-", 1)[1]) for a in answers)
+    assert numbers == list(range(numbers[0], numbers[0] + 100))
