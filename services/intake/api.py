@@ -10,7 +10,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
 
 from services.intake import handlers
-from services.intake.commands import Refuse, RegisterAtCounter, RequestReceptionSupplement
+from services.intake.commands import (
+    RecordObligationPaid,
+    RecordResultHandedOver,
+    RecordSupplementReceived,
+    RecordWithdrawalRequested,
+    Refuse,
+    RegisterAtCounter,
+    RequestReceptionSupplement,
+)
 from services.intake.domain import IntakeRuleError, InvalidDossierError, TransitionNotAllowedError
 from services.intake.store import DossierRow
 from shared.calendar.engine import MissingCalendarYearError
@@ -22,6 +30,7 @@ from shared.rules.store import RulesNotLoadedError
 from shared.service import ServiceRuntime
 
 Reception = Annotated[Staff, Depends(require_role("reception", "admin"))]
+Admin = Annotated[Staff, Depends(require_role("admin"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
@@ -107,3 +116,49 @@ async def supplement(
 ) -> dict[str, Any]:
     with as_http_errors():
         return view(await handlers.request_reception_supplement(ctx, staff, dossier_id, command))
+
+
+@desk_router.post("/dossiers/{dossier_id}/facts/supplement-received", summary="The applicant supplemented (status 5)")
+async def supplement_received(
+    dossier_id: uuid.UUID, command: RecordSupplementReceived, staff: Reception, ctx: Context
+) -> dict[str, Any]:
+    return await fact(ctx, staff, dossier_id, command)
+
+
+@desk_router.post("/dossiers/{dossier_id}/facts/obligation-paid", summary="A financial obligation was paid")
+async def obligation_paid(
+    dossier_id: uuid.UUID, command: RecordObligationPaid, staff: Reception, ctx: Context
+) -> dict[str, Any]:
+    return await fact(ctx, staff, dossier_id, command)
+
+
+@desk_router.post("/dossiers/{dossier_id}/facts/withdrawal-requested", summary="The applicant asks to withdraw")
+async def withdrawal_requested(
+    dossier_id: uuid.UUID, command: RecordWithdrawalRequested, staff: Reception, ctx: Context
+) -> dict[str, Any]:
+    return await fact(ctx, staff, dossier_id, command)
+
+
+@desk_router.post("/dossiers/{dossier_id}/facts/result-handed-over", summary="The result was handed over at the desk")
+async def result_handed_over(
+    dossier_id: uuid.UUID, command: RecordResultHandedOver, staff: Reception, ctx: Context
+) -> dict[str, Any]:
+    return await fact(ctx, staff, dossier_id, command)
+
+
+async def fact(
+    ctx: handlers.IntakeContext, staff: Staff, dossier_id: uuid.UUID, command: handlers.FactCommand
+) -> dict[str, Any]:
+    with as_http_errors():
+        event = await handlers.record_fact(ctx, staff, dossier_id, command)
+    return {"recorded": event.event_type, "note": "routing applies the fact to the dossier's status, or rejects it"}
+
+
+@desk_router.post(
+    "/dossiers/{dossier_id}/erase-contact",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Erase the applicant's personal data (admin): here, and by tombstone on the contacts topic",
+)
+async def erase_contact(dossier_id: uuid.UUID, staff: Admin, ctx: Context) -> None:
+    with as_http_errors():
+        await handlers.erase_contact(ctx, staff, dossier_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -80,3 +81,32 @@ class RequestReceptionSupplement(Command):
     """Mẫu 02 at the desk: exactly what is missing, once and completely; the dossier stays unaccepted."""
 
     items: list[MissingItem] = Field(min_length=1, max_length=100)
+
+
+class ReceivedDocument(Command):
+    code: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=300)
+    content_hash: ContentHash | None = None
+
+
+class RecordSupplementReceived(Command):
+    """The applicant brought what a processing agency's supplement request (status 5) asked for."""
+
+    request_event_id: uuid.UUID = Field(description="Id of the dossier.supplement-requested event it answers.")
+    documents: list[ReceivedDocument] = Field(min_length=1, max_length=100)
+
+
+class RecordObligationPaid(Command):
+    request_event_id: uuid.UUID = Field(description="Id of the dossier.obligation-requested event it pays.")
+    amount_vnd: int = Field(ge=0)
+    receipt_number: str = Field(min_length=1, max_length=100)
+    method: Literal["cash", "bank_transfer", "online_payment"]
+
+
+class RecordWithdrawalRequested(Command):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class RecordResultHandedOver(Command):
+    documents: list[ReceivedDocument] = Field(min_length=1, max_length=100)
+    received_by: Literal["applicant", "representative"]

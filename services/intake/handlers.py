@@ -10,7 +10,16 @@ from datetime import datetime
 import asyncpg
 
 from services.intake import store
-from services.intake.commands import Refuse, RegisterAtCounter, RequestReceptionSupplement
+from services.intake.commands import (
+    ReceivedDocument,
+    RecordObligationPaid,
+    RecordResultHandedOver,
+    RecordSupplementReceived,
+    RecordWithdrawalRequested,
+    Refuse,
+    RegisterAtCounter,
+    RequestReceptionSupplement,
+)
 from services.intake.domain import (
     STATUS_OF,
     DossierState,
@@ -26,7 +35,7 @@ from shared.clock import Clock
 from shared.db import Connection
 from shared.dossier_codes import allocate_dossier_code, hash_tracking_secret, new_tracking_secret
 from shared.events.catalogue import contacts, intake
-from shared.events.catalogue.base import DossierStatus
+from shared.events.catalogue.base import DossierStatus, EventData
 from shared.events.catalogue.common import (
     Actor,
     AgencyRef,
@@ -35,6 +44,7 @@ from shared.events.catalogue.common import (
     ReturnChannel,
     StaffRole,
     SupplementItem,
+    Via,
 )
 from shared.identity.staff import Staff
 from shared.outbox.writer import Outbox
@@ -232,6 +242,55 @@ async def request_reception_supplement(
         updated = await store.get_dossier(conn, row.id)
     assert updated is not None
     return updated
+
+
+FactCommand = RecordSupplementReceived | RecordObligationPaid | RecordWithdrawalRequested | RecordResultHandedOver
+
+
+def _fact_event(command: FactCommand, now: datetime, actor: Actor) -> EventData:
+    if isinstance(command, RecordSupplementReceived):
+        return intake.DossierSupplementReceived(
+            request_event_id=command.request_event_id, documents=_received(command.documents), via=Via.DESK,
+            received_at=now, actor=actor,
+        )  # fmt: skip
+    if isinstance(command, RecordObligationPaid):
+        return intake.DossierObligationPaid(
+            request_event_id=command.request_event_id, amount_vnd=command.amount_vnd,
+            receipt_number=command.receipt_number, method=command.method, paid_at=now, actor=actor,
+        )  # fmt: skip
+    if isinstance(command, RecordWithdrawalRequested):
+        return intake.DossierWithdrawalRequested(reason=command.reason, via=Via.DESK, requested_at=now, actor=actor)
+    return intake.DossierResultHandedOver(
+        documents=_received(command.documents), received_by=command.received_by, handed_over_at=now, actor=actor
+    )
+
+
+def _received(documents: list[ReceivedDocument]) -> list[DocumentRef]:
+    return [DocumentRef(code=d.code, title=d.title, content_hash=d.content_hash) for d in documents]
+
+
+async def record_fact(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, command: FactCommand) -> EventData:
+    """After acceptance routing owns the status: the desk records the fact, routing applies it (or rejects it
+    with fact.rejected). Intake changes nothing of its own."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await _locked_for_decision(conn, staff, dossier_id)
+        if row.state is not DossierState.ACCEPTED:
+            raise TransitionNotAllowedError(f"dossier {row.code} is {row.state.value}: facts follow acceptance")
+        event = _fact_event(command, ctx.clock.now(), actor_of(staff))
+        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+    return event
+
+
+async def erase_contact(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID) -> None:
+    """The applicant's personal data is erased here, and the contacts topic gets the dossier's tombstone, which
+    makes notification and postal delete their copies."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await _locked_for_decision(conn, staff, dossier_id)
+        await store.erase_applicant(conn, row.id)
+        await ctx.outbox.add(
+            conn, contacts.ContactErased(), topic=contacts.TOPIC, dossier_id=str(row.id), dossier_code=row.code,
+            tombstone=True,
+        )  # fmt: skip
 
 
 def local_text(moment: datetime | None) -> str | None:

@@ -106,3 +106,12 @@ async def remember_request(conn: Connection, scope: str, key: str, request_hash:
         "INSERT INTO idempotency_keys (scope, key, request_hash, dossier_id) VALUES ($1, $2, $3, $4)",
         scope, key, request_hash, dossier_id,
     )  # fmt: skip
+
+
+async def erase_applicant(conn: Connection, dossier_id: uuid.UUID) -> None:
+    """Keeps the row (the dossier still has an applicant) without anything that identifies them."""
+    await conn.execute(
+        """UPDATE applicants SET full_name = '[erased]', personal_id = NULL, phone = '[erased]', email = NULL,
+                  address = NULL WHERE dossier_id = $1""",
+        dossier_id,
+    )

@@ -68,6 +68,7 @@ def intake_process(
             ("reception", DESK, "reception"),
             ("other_desk", OTHER_DESK, "reception"),
             ("processing", DESK, "processing"),
+            ("admin", DESK, "admin"),
         ]
     }
     (home / "clock.json").write_text(json.dumps({"frozen_at": NOW}))
@@ -220,3 +221,41 @@ async def test_100_concurrent_registrations_get_100_consecutive_codes(desk: Desk
     assert {a.status_code for a in answers} == {201}
     numbers = sorted(int(a.json()["code"].rsplit("-", 1)[1]) for a in answers)
     assert numbers == list(range(numbers[0], numbers[0] + 100))
+
+
+async def test_facts_after_acceptance_are_published_for_routing(desk: Desk) -> None:
+    dossier = (await desk.register()).json()
+    early = await desk.http.post(
+        f"/desk/dossiers/{dossier['id']}/facts/withdrawal-requested", json={"reason": "đổi ý"}, headers=desk.auth()
+    )
+    assert early.status_code == 409
+    assert "facts follow acceptance" in early.text
+    assert (await desk.http.post(f"/desk/dossiers/{dossier['id']}/accept", headers=desk.auth())).status_code == 200
+    request_id = "0b9f4c8e-6a51-4d2f-9a43-5b1c2d3e4f50"
+    declaration = [{"code": "declaration", "title": "Tờ khai"}]
+    certificate = [{"code": "birth_certificate", "title": "Giấy khai sinh"}]
+    paid = {"request_event_id": request_id, "amount_vnd": 75000, "receipt_number": "BL-1", "method": "cash"}
+    facts = [
+        ("supplement-received", {"request_event_id": request_id, "documents": declaration}),
+        ("obligation-paid", paid),
+        ("withdrawal-requested", {"reason": "đổi ý"}),
+        ("result-handed-over", {"documents": certificate, "received_by": "applicant"}),
+    ]
+    for name, body in facts:
+        answer = await desk.http.post(f"/desk/dossiers/{dossier['id']}/facts/{name}", json=body, headers=desk.auth())
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["recorded"] == f"dossier.{name}"
+    events = await events_of(desk.kafka, "lienthong.intake.v1", dossier["id"], 5)
+    assert [e.type for e in events] == ["dossier.accepted", *(f"dossier.{name}" for name, _ in facts)]
+    assert [e.dossierseq for e in events] == [1, 2, 3, 4, 5]
+
+
+async def test_erasing_a_contact_publishes_its_tombstone(desk: Desk) -> None:
+    dossier = (await desk.register()).json()
+    path = f"/desk/dossiers/{dossier['id']}/erase-contact"
+    assert (await desk.http.post(path, headers=desk.auth())).status_code == 403
+    assert (await desk.http.post(path, headers=desk.auth("admin"))).status_code == 204
+    recorded, erased = await events_of(desk.kafka, "lienthong.intake.contacts.v1", dossier["id"], 2)
+    assert recorded.type == "contact.recorded"
+    assert erased.type == "contact.erased"
+    assert erased.is_tombstone
