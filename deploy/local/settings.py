@@ -90,6 +90,10 @@ class StackSettings(BaseSettings):
         return self.root / "identity"
 
     @property
+    def demo_tokens(self) -> Path:
+        return self.root / "demo-tokens.json"
+
+    @property
     def clock_file(self) -> Path:
         return self.root / "clock.json"
 

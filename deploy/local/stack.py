@@ -7,6 +7,7 @@ import shlex
 import time
 from collections.abc import Sequence
 
+from deploy.local.demo import write_demo_tokens
 from deploy.local.kafka import KafkaPart, check_java
 from deploy.local.part import Part
 from deploy.local.postgres import PostgresPart
@@ -50,6 +51,8 @@ class Stack:
         services = [part for part in parts if part in self.services]
         if services and ensure_signing_key(self.settings.identity)[1]:
             print(f"  identity: staff signing key created in {self.settings.identity}", flush=True)
+        if services and write_demo_tokens(self.settings.identity, self.settings.demo_tokens):
+            print(f"  identity: demo staff tokens written to {self.settings.demo_tokens}", flush=True)
         # The services depend only on the two above, not on each other: they start side by side.
         self._start(services)
         self.write_env_file(parts)

@@ -105,6 +105,17 @@ def test_advancing_the_stack_clock_moves_every_service_at_once(stack: StackComma
         subprocess.run([lienthong, "clock", "reset"], cwd=REPO, env=stack.env, check=True, capture_output=True)
 
 
+def test_up_writes_demo_tokens_that_the_services_accept(stack: StackCommand) -> None:
+    demo = json.loads((stack.home / "demo-tokens.json").read_text())
+    roles = {(entry["agency"], entry["role"]) for entry in demo["tokens"]}
+    assert ("H29.101.1", "reception") in roles
+    assert any(role == "processing" for _, role in roles)
+    assert any(role == "admin" for _, role in roles)
+    reception = next(e["token"] for e in demo["tokens"] if e["role"] == "reception")
+    who = httpx.get(f"{stack.env_file()['INTAKE_URL']}/whoami", headers={"Authorization": f"Bearer {reception}"})
+    assert who.json()["demo"] is True
+
+
 def test_a_second_up_changes_nothing(stack: StackCommand) -> None:
     before, env_before = stack.status(), stack.env_file()
     result = stack("up")
