@@ -31,6 +31,7 @@ from shared.identity.settings import IdentitySettings
 from shared.kafka.probe import BrokerProbe
 from shared.logging import configure_logging
 from shared.outbox.relay import Relay
+from shared.rate_limit import FixedWindowLimiter
 from shared.rules.store import RulesStore
 from shared.settings import ServiceSettings
 
@@ -177,6 +178,7 @@ def build_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
+    app.state.public_limiter = FixedWindowLimiter(runtime.settings.public_requests_per_minute)
     use_identity(app, identity.jwks_source(), issuer=identity.issuer)
     for router in routers:
         app.include_router(router)

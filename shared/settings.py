@@ -78,6 +78,9 @@ class ServiceSettings(BaseSettings):
         description="This service's own database. Unset: database `lienthong_<service>` on the server of "
         "DATABASE_URL, created at start-up if missing.",
     )
+    public_requests_per_minute: int = Field(
+        30, gt=0, description="Requests a client (by address) may make to the anonymous API per minute, per process."
+    )
     server_database_url: str = Field(
         DEFAULT_DATABASE_URL,
         validation_alias="DATABASE_URL",

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from services.intake.api import desk_router
+from services.intake.api import desk_router, public_router
 from services.intake.settings import IntakeSettings
 from shared.db import MigrationSource
 from shared.dossier_codes import DOSSIER_CODE_MIGRATIONS
@@ -16,6 +16,6 @@ if __name__ == "__main__":
         IntakeSettings(),
         migrations=[OUTBOX_MIGRATIONS, DOSSIER_CODE_MIGRATIONS, INTAKE_MIGRATIONS],
         workers=[relay_worker, rules_worker],
-        routers=[desk_router],
+        routers=[desk_router, public_router],
         title="lienthong intake",
     )

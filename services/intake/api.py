@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 
 from services.intake import handlers
 from services.intake.commands import (
@@ -18,13 +18,15 @@ from services.intake.commands import (
     Refuse,
     RegisterAtCounter,
     RequestReceptionSupplement,
+    SubmitOnline,
 )
-from services.intake.domain import IntakeRuleError, InvalidDossierError, TransitionNotAllowedError
+from services.intake.domain import STATUS_OF, IntakeRuleError, InvalidDossierError, TransitionNotAllowedError
 from services.intake.store import DossierRow
 from shared.calendar.engine import MissingCalendarYearError
 from shared.identity.fastapi import require_role
 from shared.identity.staff import Staff
 from shared.outbox.writer import Outbox
+from shared.rate_limit import rate_limited
 from shared.rules.procedures import CatalogueLookupError
 from shared.rules.store import RulesNotLoadedError
 from shared.service import ServiceRuntime
@@ -152,6 +154,41 @@ async def fact(
     with as_http_errors():
         event = await handlers.record_fact(ctx, staff, dossier_id, command)
     return {"recorded": event.event_type, "note": "routing applies the fact to the dossier's status, or rejects it"}
+
+
+public_router = APIRouter(prefix="/public", tags=["applicants"], dependencies=[Depends(rate_limited)])
+
+
+@public_router.post("/dossiers", status_code=status.HTTP_201_CREATED, summary="Submit a dossier online (status 1)")
+async def submit_online(
+    command: SubmitOnline, ctx: Context, response: Response, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    with as_http_errors():
+        registered = await handlers.submit_online(ctx, command, key)
+    if registered.replayed:
+        response.status_code = status.HTTP_200_OK
+    dossier = registered.dossier
+    return {"code": dossier.code, "state": dossier.state.value, "tracking_secret": registered.tracking_secret}
+
+
+@public_router.get("/tracking/{code}", summary="Track a dossier with its code and the secret printed on the slip")
+async def tracking(
+    code: str, secret: Annotated[str, Query(min_length=1, max_length=40)], ctx: Context
+) -> dict[str, Any]:
+    found = await handlers.track(ctx, code, secret)
+    if found is None:
+        # The same answer for an unknown code and a wrong secret: codes cannot be enumerated.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no dossier with this code and secret")
+    dossier = found.dossier
+    status_code = STATUS_OF[dossier.state]
+    return {
+        "code": dossier.code,
+        "status": int(status_code) if status_code is not None else None,
+        "state": dossier.state.value,
+        "procedure": dossier.procedure_code,
+        "appointment": handlers.local_text(dossier.due_at),
+        "timeline": [{"event": event, "at": handlers.local_text(at)} for event, at in found.timeline],
+    }
 
 
 @desk_router.post(

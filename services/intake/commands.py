@@ -52,18 +52,30 @@ class Document(Command):
     file_name: str | None = Field(None, max_length=255)
 
 
-class RegisterAtCounter(Command):
-    """A dossier handed in at the one-stop desk (kênh 1): it gets its code; the desk then accepts it, refuses
-    it, or lists what is missing (Mẫu 02)."""
-
+class NewDossier(Command):
     procedure_code: str = Field(min_length=1)
     applicant: Applicant
     documents: list[Document] = Field(max_length=100)
     return_channel: ReturnChannel = ReturnChannel.DESK
 
+
+class RegisterAtCounter(NewDossier):
+    """A dossier handed in at the one-stop desk (kênh 1): it gets its code; the desk then accepts it, refuses
+    it, or lists what is missing (Mẫu 02)."""
+
     @property
     def channel(self) -> IntakeChannel:
         return IntakeChannel.COUNTER
+
+
+class SubmitOnline(NewDossier):
+    """A dossier submitted by the applicant on the portal (kênh 2, status 1), for the desk to accept or refuse."""
+
+    desk_code: str = Field(min_length=1, description="The one-stop desk the applicant submits to.")
+
+    @property
+    def channel(self) -> IntakeChannel:
+        return IntakeChannel.ONLINE
 
 
 class Refuse(Command):

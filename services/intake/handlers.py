@@ -19,6 +19,7 @@ from services.intake.commands import (
     Refuse,
     RegisterAtCounter,
     RequestReceptionSupplement,
+    SubmitOnline,
 )
 from services.intake.domain import (
     STATUS_OF,
@@ -33,7 +34,12 @@ from services.intake.domain import (
 from shared.calendar.zone import ZONE
 from shared.clock import Clock
 from shared.db import Connection
-from shared.dossier_codes import allocate_dossier_code, hash_tracking_secret, new_tracking_secret
+from shared.dossier_codes import (
+    allocate_dossier_code,
+    hash_tracking_secret,
+    new_tracking_secret,
+    verify_tracking_secret,
+)
 from shared.events.catalogue import contacts, intake
 from shared.events.catalogue.base import DossierStatus, EventData
 from shared.events.catalogue.common import (
@@ -50,6 +56,8 @@ from shared.identity.staff import Staff
 from shared.outbox.writer import Outbox
 from shared.rules.procedures import ProcedureVersion
 from shared.rules.store import RulesStore
+
+DUMMY_SECRET_HASH = hash_tracking_secret("00000000")
 
 
 class DossierNotFoundError(LookupError):
@@ -84,13 +92,17 @@ def actor_of(staff: Staff) -> Actor:
 
 
 def _desk(ctx: IntakeContext, staff: Staff) -> AgencyRef:
+    return _desk_of(ctx, staff.agency)
+
+
+def _desk_of(ctx: IntakeContext, code: str) -> AgencyRef:
     agencies = ctx.rules.agencies()
     try:
-        agency = agencies.by_code(staff.agency)
+        agency = agencies.by_code(code)
     except KeyError as error:
-        raise IntakeRuleError(f"agency {staff.agency} is not in the published agency list") from error
+        raise IntakeRuleError(f"agency {code} is not in the published agency list") from error
     if not agency.has_one_stop_desk:
-        raise IntakeRuleError(f"agency {staff.agency} has no one-stop desk: it cannot receive dossiers")
+        raise IntakeRuleError(f"agency {code} has no one-stop desk: it cannot receive dossiers")
     return AgencyRef(code=agency.code, title=agency.name_vi)
 
 
@@ -110,8 +122,22 @@ def _procedure_of(ctx: IntakeContext, row: store.DossierRow) -> ProcedureVersion
 async def register_at_counter(
     ctx: IntakeContext, staff: Staff, command: RegisterAtCounter, idempotency_key: str | None
 ) -> Registered:
+    return await _register(ctx, _desk(ctx, staff), command, idempotency_key, scope=staff.agency)
+
+
+async def submit_online(ctx: IntakeContext, command: SubmitOnline, idempotency_key: str | None) -> Registered:
+    """Status 1: the portal recorded the submission; the clock starts only when the desk accepts it."""
+    return await _register(ctx, _desk_of(ctx, command.desk_code), command, idempotency_key, scope="online")
+
+
+async def _register(
+    ctx: IntakeContext,
+    desk: AgencyRef,
+    command: RegisterAtCounter | SubmitOnline,
+    idempotency_key: str | None,
+    scope: str,
+) -> Registered:
     now = ctx.clock.now()
-    desk = _desk(ctx, staff)
     procedure = ctx.rules.procedure(command.procedure_code, now.astimezone(ZONE).date())
     documents = [SubmittedDocument(d.code, d.content_hash) for d in command.documents]
     check_new_dossier(
@@ -121,7 +147,7 @@ async def register_at_counter(
     secret = new_tracking_secret()
     async with ctx.pool.acquire() as conn, conn.transaction():
         if idempotency_key is not None:
-            remembered = await store.remembered_request(conn, staff.agency, idempotency_key)
+            remembered = await store.remembered_request(conn, scope, idempotency_key)
             if remembered is not None:
                 if remembered[0] != request_hash:
                     raise IdempotencyConflictError("this Idempotency-Key was used for a different request")
@@ -131,7 +157,8 @@ async def register_at_counter(
         code = await allocate_dossier_code(conn, desk.code, now)
         row = store.DossierRow(
             id=uuid.uuid4(), code=str(code), desk_code=desk.code, procedure_code=procedure.code,
-            procedure_version=procedure.version, channel=command.channel.value, state=DossierState.RECEIVED,
+            procedure_version=procedure.version, channel=command.channel.value,
+            state=DossierState.SUBMITTED if command.channel is IntakeChannel.ONLINE else DossierState.RECEIVED,
             return_channel=command.return_channel.value,
             documents=[d.model_dump(mode="json", exclude_none=True) for d in command.documents],
             fee_vnd=sum(fee.amount_vnd for fee in procedure.fees), received_at=now, due_at=None,
@@ -146,8 +173,16 @@ async def register_at_counter(
             recorded_at=now,
         )  # fmt: skip
         await ctx.outbox.add(conn, contact, topic=contacts.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        if command.channel is IntakeChannel.ONLINE:
+            submitted = intake.DossierSubmitted(
+                dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
+                fully_online=procedure.channels.online == "full", documents=_documents(procedure, row.documents),
+                return_channel=command.return_channel, submitted_at=now, status_from=None,
+                status_to=DossierStatus.SUBMITTED_ONLINE,
+            )  # fmt: skip
+            await ctx.outbox.add(conn, submitted, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
         if idempotency_key is not None:
-            await store.remember_request(conn, staff.agency, idempotency_key, request_hash, row.id)
+            await store.remember_request(conn, scope, idempotency_key, request_hash, row.id)
     return Registered(row, secret, replayed=False)
 
 
@@ -291,6 +326,25 @@ async def erase_contact(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID)
             conn, contacts.ContactErased(), topic=contacts.TOPIC, dossier_id=str(row.id), dossier_code=row.code,
             tombstone=True,
         )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Tracking:
+    dossier: store.DossierRow
+    timeline: list[tuple[str, datetime]]
+
+
+async def track(ctx: IntakeContext, code: str, secret: str) -> Tracking | None:
+    """The dossier of that code if the secret matches; None alike for an unknown code and a wrong secret."""
+    async with ctx.pool.acquire() as conn:
+        found = await store.find_by_code(conn, code.strip().upper())
+        if found is None:
+            verify_tracking_secret(secret, DUMMY_SECRET_HASH)  # the same work either way: no timing oracle
+            return None
+        row, secret_hash = found
+        if not verify_tracking_secret(secret, secret_hash):
+            return None
+        return Tracking(row, await store.timeline(conn, row.id))
 
 
 def local_text(moment: datetime | None) -> str | None:

@@ -115,3 +115,22 @@ async def erase_applicant(conn: Connection, dossier_id: uuid.UUID) -> None:
                   address = NULL WHERE dossier_id = $1""",
         dossier_id,
     )
+
+
+async def find_by_code(conn: Connection, code: str) -> tuple[DossierRow, str] | None:
+    record = await conn.fetchrow(f"SELECT {COLUMNS}, tracking_secret FROM dossiers WHERE code = $1", code)
+    if record is None:
+        return None
+    values = dict(record)
+    secret_hash = values.pop("tracking_secret")
+    return _row(values), secret_hash
+
+
+async def timeline(conn: Connection, dossier_id: uuid.UUID) -> list[tuple[str, datetime]]:
+    """Intake's own lifecycle events of the dossier, in order (the process control sheet, so far)."""
+    rows = await conn.fetch(
+        "SELECT event_type, created_at FROM outbox WHERE dossier_id = $1 AND topic = 'lienthong.intake.v1' "
+        "ORDER BY position",
+        str(dossier_id),
+    )
+    return [(row["event_type"], row["created_at"]) for row in rows]

@@ -78,6 +78,7 @@ def intake_process(
         "INTAKE_DATABASE_URL": database,
         "IDENTITY_JWKS": str(home / "identity" / "jwks.json"),
         "CLOCK_CONTROL_FILE": str(home / "clock.json"),
+        "INTAKE_PUBLIC_REQUESTS_PER_MINUTE": "20",
     }
     try:
         with running_service("intake", env) as base:
@@ -259,3 +260,70 @@ async def test_erasing_a_contact_publishes_its_tombstone(desk: Desk) -> None:
     assert recorded.type == "contact.recorded"
     assert erased.type == "contact.erased"
     assert erased.is_tombstone
+
+
+async def test_an_online_submission_is_tracked_with_its_secret_through_acceptance(desk: Desk) -> None:
+    submitted = await desk.http.post("/public/dossiers", json={**BIRTH, "desk_code": DESK})
+    assert submitted.status_code == 201, submitted.text
+    code, secret = submitted.json()["code"], submitted.json()["tracking_secret"]
+    assert submitted.json()["state"] == "submitted"
+
+    tracked = await desk.http.get(f"/public/tracking/{code}", params={"secret": secret})
+    assert tracked.status_code == 200
+    assert tracked.json()["status"] == 1
+    assert [step["event"] for step in tracked.json()["timeline"]] == ["dossier.submitted"]
+
+    wrong = await desk.http.get(f"/public/tracking/{code}", params={"secret": "ZZZZZZZZ"})
+    unknown = await desk.http.get(f"/public/tracking/{DESK}-261202-9999", params={"secret": secret})
+    assert wrong.status_code == unknown.status_code == 404
+    assert wrong.json() == unknown.json()
+
+
+async def test_the_desk_accepts_an_online_dossier_from_status_1(desk: Desk) -> None:
+    submitted = (await desk.http.post("/public/dossiers", json={**BIRTH, "desk_code": DESK})).json()
+    code, secret = submitted["code"], submitted["tracking_secret"]
+    # The desk finds the dossier by the code the applicant gives; intake's own id is in the events' key.
+    events = await _events_by_subject(desk, code)
+    assert [e.type for e in events] == ["dossier.submitted"]
+    assert events[0].data is not None
+    assert events[0].data["status_to"] == 1
+    accepted = await desk.http.post(f"/desk/dossiers/{events[0].dossierid}/accept", headers=desk.auth())
+    assert accepted.status_code == 200, accepted.text
+    tracked = (await desk.http.get(f"/public/tracking/{code}", params={"secret": secret})).json()
+    assert tracked["status"] == 2
+    assert tracked["appointment"] == "2026-12-03 09:00"
+    assert [step["event"] for step in tracked["timeline"]] == ["dossier.submitted", "dossier.accepted"]
+    (_, acceptance) = await events_of(desk.kafka, "lienthong.intake.v1", events[0].dossierid, 2)
+    assert acceptance.data is not None
+    assert acceptance.data["status_from"] == 1
+
+
+async def _events_by_subject(desk: Desk, code: str) -> list[Envelope]:
+    consumer = AIOKafkaConsumer(
+        "lienthong.intake.v1", **desk.kafka.client_options(), auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    found: list[Envelope] = []
+    try:
+        async with asyncio.timeout(30):
+            while not found:
+                for records in (await consumer.getmany(timeout_ms=500)).values():
+                    for r in records:
+                        event = Envelope.from_record(r.key, r.value, r.headers)
+                        if event.subject == code:
+                            found.append(event)
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def test_zz_the_anonymous_api_is_rate_limited(desk: Desk) -> None:
+    # Last in the module: it uses up the minute's allowance (20 here). 45 requests exceed it in some window
+    # even if a minute boundary falls in the middle.
+    answers = await asyncio.gather(
+        *(desk.http.get(f"/public/tracking/{DESK}-261202-0001", params={"secret": "X"}) for _ in range(45))
+    )
+    codes = [a.status_code for a in answers]
+    assert 429 in codes
+    limited = next(a for a in answers if a.status_code == 429)
+    assert limited.headers["Retry-After"] == "60"
