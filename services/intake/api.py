@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi.responses import HTMLResponse
 
 from services.intake import handlers
 from services.intake.commands import (
@@ -20,7 +21,14 @@ from services.intake.commands import (
     RequestReceptionSupplement,
     SubmitOnline,
 )
-from services.intake.domain import STATUS_OF, IntakeRuleError, InvalidDossierError, TransitionNotAllowedError
+from services.intake.documents import render
+from services.intake.domain import (
+    STATUS_NAMES,
+    STATUS_OF,
+    IntakeRuleError,
+    InvalidDossierError,
+    TransitionNotAllowedError,
+)
 from services.intake.store import DossierRow
 from shared.calendar.engine import MissingCalendarYearError
 from shared.identity.fastapi import require_role
@@ -100,6 +108,12 @@ async def register(
     return {**view(registered.dossier), "tracking_secret": registered.tracking_secret}
 
 
+@desk_router.get("/dossiers/by-code/{code}", summary="Find a dossier of this desk by its code")
+async def by_code(code: str, staff: Reception, ctx: Context) -> dict[str, Any]:
+    with as_http_errors():
+        return view(await handlers.find_for_desk(ctx, staff, code))
+
+
 @desk_router.post("/dossiers/{dossier_id}/accept", summary="Accept a complete dossier (Mẫu 01): status 2")
 async def accept(dossier_id: uuid.UUID, staff: Reception, ctx: Context) -> dict[str, Any]:
     with as_http_errors():
@@ -156,6 +170,35 @@ async def fact(
     return {"recorded": event.event_type, "note": "routing applies the fact to the dossier's status, or rejects it"}
 
 
+@desk_router.post(
+    "/dossiers/{dossier_id}/slip",
+    response_class=HTMLResponse,
+    summary="Print the receipt and appointment slip (Mẫu 01)",
+)
+async def slip(dossier_id: uuid.UUID, staff: Reception, ctx: Context, request: Request) -> HTMLResponse:
+    return await printed(ctx, staff, dossier_id, "slip", request)
+
+
+@desk_router.get(
+    "/dossiers/{dossier_id}/supplement-request", response_class=HTMLResponse, summary="Print the Mẫu 02 of the desk"
+)
+async def supplement_request(dossier_id: uuid.UUID, staff: Reception, ctx: Context, request: Request) -> HTMLResponse:
+    return await printed(ctx, staff, dossier_id, "supplement", request)
+
+
+@desk_router.get("/dossiers/{dossier_id}/refusal", response_class=HTMLResponse, summary="Print the refusal (Mẫu 03)")
+async def refusal(dossier_id: uuid.UUID, staff: Reception, ctx: Context, request: Request) -> HTMLResponse:
+    return await printed(ctx, staff, dossier_id, "refusal", request)
+
+
+async def printed(
+    ctx: handlers.IntakeContext, staff: Staff, dossier_id: uuid.UUID, form: str, request: Request
+) -> HTMLResponse:
+    public_url = getattr(request.app.state.runtime.settings, "public_url", str(request.base_url).rstrip("/"))
+    with as_http_errors():
+        return HTMLResponse(await handlers.print_form(ctx, staff, dossier_id, form, public_url))
+
+
 public_router = APIRouter(prefix="/public", tags=["applicants"], dependencies=[Depends(rate_limited)])
 
 
@@ -171,14 +214,15 @@ async def submit_online(
     return {"code": dossier.code, "state": dossier.state.value, "tracking_secret": registered.tracking_secret}
 
 
-@public_router.get("/tracking/{code}", summary="Track a dossier with its code and the secret printed on the slip")
-async def tracking(
-    code: str, secret: Annotated[str, Query(min_length=1, max_length=40)], ctx: Context
-) -> dict[str, Any]:
+async def tracked(ctx: handlers.IntakeContext, code: str, secret: str) -> handlers.Tracking:
     found = await handlers.track(ctx, code, secret)
     if found is None:
         # The same answer for an unknown code and a wrong secret: codes cannot be enumerated.
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no dossier with this code and secret")
+    return found
+
+
+def tracking_view(found: handlers.Tracking) -> dict[str, Any]:
     dossier = found.dossier
     status_code = STATUS_OF[dossier.state]
     return {
@@ -189,6 +233,25 @@ async def tracking(
         "appointment": handlers.local_text(dossier.due_at),
         "timeline": [{"event": event, "at": handlers.local_text(at)} for event, at in found.timeline],
     }
+
+
+Secret = Annotated[str, Query(min_length=1, max_length=40)]
+
+
+@public_router.get("/tracking/{code}", summary="Track a dossier with its code and the secret printed on the slip")
+async def tracking(code: str, secret: Secret, ctx: Context) -> dict[str, Any]:
+    return tracking_view(await tracked(ctx, code, secret))
+
+
+@public_router.get("/tracking/{code}/page", response_class=HTMLResponse, summary="The tracking page the QR opens")
+async def tracking_page(code: str, secret: Secret, ctx: Context) -> HTMLResponse:
+    found = await tracked(ctx, code, secret)
+    view = tracking_view(found)
+    status_name = STATUS_NAMES.get(view["status"], "Đã tiếp nhận, chờ kiểm tra")
+    return HTMLResponse(
+        render("tracking", dossier=found.dossier, desk=found.dossier.desk_code, procedure=view["procedure"],
+               status=status_name, appointment=view["appointment"], timeline=view["timeline"])
+    )  # fmt: skip
 
 
 @desk_router.post(

@@ -26,6 +26,12 @@ STATUS_OF = {
     DossierState.ACCEPTED: DossierStatus.ACCEPTED,
     DossierState.REFUSED: DossierStatus.REFUSED,
 }
+# The national portal's names (domain.md), as the tracking page shows them.
+STATUS_NAMES = {
+    1: "Mới đăng ký", 2: "Được tiếp nhận", 3: "Không được tiếp nhận", 4: "Đang xử lý", 5: "Yêu cầu bổ sung giấy tờ",
+    6: "Yêu cầu thực hiện nghĩa vụ tài chính", 7: "Công dân yêu cầu rút hồ sơ", 8: "Dừng xử lý", 9: "Đã xử lý xong",
+    10: "Đã trả kết quả",
+}  # fmt: skip
 UNDECIDED = (DossierState.RECEIVED, DossierState.SUBMITTED)
 
 

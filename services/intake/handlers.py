@@ -21,6 +21,7 @@ from services.intake.commands import (
     RequestReceptionSupplement,
     SubmitOnline,
 )
+from services.intake.documents import qr_svg, render
 from services.intake.domain import (
     STATUS_OF,
     DossierState,
@@ -207,7 +208,14 @@ async def accept(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID) -> sto
         # At the counter the dossier is complete when the desk accepts it: the legal clock starts now.
         received_at = now if row.channel == IntakeChannel.COUNTER.value else row.received_at
         due_at = appointment(calendar, procedure, received_at)
-        await store.decide(conn, row.id, DossierState.ACCEPTED, due_at=due_at, calendar_version=calendar_version)
+        await store.decide(
+            conn,
+            row.id,
+            DossierState.ACCEPTED,
+            received_at=received_at,
+            due_at=due_at,
+            calendar_version=calendar_version,
+        )
         event = intake.DossierAccepted(
             dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
             channel=IntakeChannel(row.channel), documents=_documents(procedure, row.documents),
@@ -231,7 +239,8 @@ async def refuse(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, comman
         row = await _locked_for_decision(conn, staff, dossier_id)
         ensure_undecided(row.state, "refused")
         procedure = _procedure_of(ctx, row)
-        await store.decide(conn, row.id, DossierState.REFUSED)
+        refusal = {"reason": command.reason, "legal_basis": command.legal_basis}
+        await store.decide(conn, row.id, DossierState.REFUSED, refusal=refusal)
         event = intake.DossierRefused(
             dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
             channel=IntakeChannel(row.channel), reason=command.reason, legal_basis=command.legal_basis,
@@ -326,6 +335,49 @@ async def erase_contact(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID)
             conn, contacts.ContactErased(), topic=contacts.TOPIC, dossier_id=str(row.id), dossier_code=row.code,
             tombstone=True,
         )  # fmt: skip
+
+
+async def print_form(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, form: str, public_url: str) -> str:
+    """The HTML of a desk form. Printing the slip (Mẫu 01) issues a new tracking secret: only its hash is kept,
+    so the slip printed last carries the valid one."""
+    async with ctx.pool.acquire() as conn, conn.transaction():
+        row = await _locked_for_decision(conn, staff, dossier_id)
+        required = {"slip": DossierState.ACCEPTED, "refusal": DossierState.REFUSED}.get(form)
+        if required is not None and row.state is not required:
+            raise TransitionNotAllowedError(f"dossier {row.code} is {row.state.value}: no {form} to print")
+        if form == "supplement" and not row.supplement_items:
+            raise TransitionNotAllowedError(f"no Mẫu 02 was issued for dossier {row.code}")
+        procedure = _procedure_of(ctx, row)
+        applicant, refusal = await store.printable(conn, row.id)
+        values: dict[str, object] = {
+            "dossier": row, "desk": _desk_of(ctx, row.desk_code).title, "applicant": applicant,
+            "procedure": procedure.name_vi, "items": row.supplement_items or [], **(refusal or {}),
+        }  # fmt: skip
+        if form == "slip":
+            secret = new_tracking_secret()
+            await store.set_tracking_secret(conn, row.id, hash_tracking_secret(secret))
+            url = f"{public_url}/public/tracking/{row.code}/page?secret={secret}"
+            given = {d["code"] for d in row.documents}
+            values |= {
+                "secret": secret, "qr": qr_svg(url), "officer": staff.staff_id,
+                "documents": [{"name": d.name_vi, "form": d.form, "count": d.count}
+                              for d in procedure.documents if d.code in given],
+                "received": local_text(row.received_at), "appointment": local_text(row.due_at),
+                "return_channel": row.return_channel, "fee": f"{row.fee_vnd:,} đồng".replace(",", "."),
+            }  # fmt: skip
+    return render(form, **values)
+
+
+async def find_for_desk(ctx: IntakeContext, staff: Staff, code: str) -> store.DossierRow:
+    """The dossier of a code an applicant shows at the desk (an online one, say), if it is this desk's."""
+    async with ctx.pool.acquire() as conn:
+        found = await store.find_by_code(conn, code.strip().upper())
+    if found is None:
+        raise DossierNotFoundError(f"no dossier {code}")
+    row = found[0]
+    if row.desk_code != staff.agency and staff.role != "admin":
+        raise OtherAgencyError(f"dossier {row.code} belongs to desk {row.desk_code}, not to {staff.agency}")
+    return row
 
 
 @dataclass(frozen=True)

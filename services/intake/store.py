@@ -78,16 +78,20 @@ async def decide(
     dossier_id: uuid.UUID,
     state: DossierState,
     *,
+    received_at: datetime | None = None,
     due_at: datetime | None = None,
     calendar_version: str | None = None,
     supplement_items: list[dict[str, Any]] | None = None,
+    refusal: dict[str, Any] | None = None,
 ) -> None:
     await conn.execute(
-        """UPDATE dossiers SET state = $2, due_at = coalesce($3, due_at),
-                  calendar_version = coalesce($4, calendar_version),
-                  supplement_items = coalesce($5, supplement_items), updated_at = now()
+        """UPDATE dossiers SET state = $2, received_at = coalesce($3, received_at), due_at = coalesce($4, due_at),
+                  calendar_version = coalesce($5, calendar_version),
+                  supplement_items = coalesce($6, supplement_items), refusal = coalesce($7, refusal),
+                  updated_at = now()
            WHERE id = $1""",
-        dossier_id, state.value, due_at, calendar_version, json.dumps(supplement_items) if supplement_items else None,
+        dossier_id, state.value, received_at, due_at, calendar_version,
+        json.dumps(supplement_items) if supplement_items else None, json.dumps(refusal) if refusal else None,
     )  # fmt: skip
 
 
@@ -134,3 +138,17 @@ async def timeline(conn: Connection, dossier_id: uuid.UUID) -> list[tuple[str, d
         str(dossier_id),
     )
     return [(row["event_type"], row["created_at"]) for row in rows]
+
+
+async def set_tracking_secret(conn: Connection, dossier_id: uuid.UUID, secret_hash: str) -> None:
+    await conn.execute("UPDATE dossiers SET tracking_secret = $2 WHERE id = $1", dossier_id, secret_hash)
+
+
+async def printable(conn: Connection, dossier_id: uuid.UUID) -> tuple[str, dict[str, Any] | None]:
+    """The applicant's name, as printed on the forms, and the refusal of a refused dossier."""
+    record = await conn.fetchrow(
+        "SELECT a.full_name, d.refusal FROM dossiers d JOIN applicants a ON a.dossier_id = d.id WHERE d.id = $1",
+        dossier_id,
+    )
+    assert record is not None
+    return record["full_name"], json.loads(record["refusal"]) if record["refusal"] else None

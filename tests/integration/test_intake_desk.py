@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -282,39 +283,64 @@ async def test_an_online_submission_is_tracked_with_its_secret_through_acceptanc
 async def test_the_desk_accepts_an_online_dossier_from_status_1(desk: Desk) -> None:
     submitted = (await desk.http.post("/public/dossiers", json={**BIRTH, "desk_code": DESK})).json()
     code, secret = submitted["code"], submitted["tracking_secret"]
-    # The desk finds the dossier by the code the applicant gives; intake's own id is in the events' key.
-    events = await _events_by_subject(desk, code)
-    assert [e.type for e in events] == ["dossier.submitted"]
-    assert events[0].data is not None
-    assert events[0].data["status_to"] == 1
-    accepted = await desk.http.post(f"/desk/dossiers/{events[0].dossierid}/accept", headers=desk.auth())
+    # The desk finds the dossier by the code the applicant gives.
+    found = await desk.http.get(f"/desk/dossiers/by-code/{code}", headers=desk.auth())
+    assert found.json()["state"] == "submitted"
+    dossier_id = found.json()["id"]
+    assert (await desk.http.get(f"/desk/dossiers/by-code/{code}", headers=desk.auth("other_desk"))).status_code == 403
+    (submission,) = await events_of(desk.kafka, "lienthong.intake.v1", dossier_id, 1)
+    assert submission.type == "dossier.submitted"
+    assert submission.data is not None
+    assert submission.data["status_to"] == 1
+    accepted = await desk.http.post(f"/desk/dossiers/{dossier_id}/accept", headers=desk.auth())
     assert accepted.status_code == 200, accepted.text
     tracked = (await desk.http.get(f"/public/tracking/{code}", params={"secret": secret})).json()
     assert tracked["status"] == 2
     assert tracked["appointment"] == "2026-12-03 09:00"
     assert [step["event"] for step in tracked["timeline"]] == ["dossier.submitted", "dossier.accepted"]
-    (_, acceptance) = await events_of(desk.kafka, "lienthong.intake.v1", events[0].dossierid, 2)
+    (_, acceptance) = await events_of(desk.kafka, "lienthong.intake.v1", dossier_id, 2)
     assert acceptance.data is not None
     assert acceptance.data["status_from"] == 1
 
 
-async def _events_by_subject(desk: Desk, code: str) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(
-        "lienthong.intake.v1", **desk.kafka.client_options(), auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    found: list[Envelope] = []
-    try:
-        async with asyncio.timeout(30):
-            while not found:
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    for r in records:
-                        event = Envelope.from_record(r.key, r.value, r.headers)
-                        if event.subject == code:
-                            found.append(event)
-    finally:
-        await consumer.stop()
-    return found
+async def test_the_slip_prints_a_new_tracking_secret_and_its_qr_opens_the_tracking_page(desk: Desk) -> None:
+    body = {**BIRTH, "applicant": {**APPLICANT, "full_name": "Lê <b>Thị</b> Hoa"}}
+    dossier = (await desk.register(body)).json()
+    early = await desk.http.post(f"/desk/dossiers/{dossier['id']}/slip", headers=desk.auth())
+    assert early.status_code == 409
+    await desk.http.post(f"/desk/dossiers/{dossier['id']}/accept", headers=desk.auth())
+    slip = await desk.http.post(f"/desk/dossiers/{dossier['id']}/slip", headers=desk.auth())
+    assert slip.status_code == 200
+    assert slip.headers["content-type"].startswith("text/html")
+    html = slip.text
+    assert "Mẫu số 01" in html
+    assert dossier["code"] in html
+    assert "2026-12-03 09:00" in html
+    assert "<svg" in html
+    assert "Lê &lt;b&gt;Thị&lt;/b&gt; Hoa" in html, "every value is escaped"
+    secret = re.search(r"Mã tra cứu: <span class=\"code\">([0-9A-Z]{8})</span>", html)
+    assert secret is not None
+    page = await desk.http.get(f"/public/tracking/{dossier['code']}/page", params={"secret": secret.group(1)})
+    assert page.status_code == 200
+    assert "Được tiếp nhận" in page.text
+    stale = await desk.http.get(f"/public/tracking/{dossier['code']}", params={"secret": dossier["tracking_secret"]})
+    assert stale.status_code == 404, "the slip printed last carries the valid secret"
+
+
+async def test_the_supplement_request_and_the_refusal_print_what_the_desk_wrote(desk: Desk) -> None:
+    dossier = (await desk.register()).json()
+    items = {"items": [{"document_code": "declaration", "problem": "missing", "instruction": "Nộp tờ khai bản chính"}]}
+    await desk.http.post(f"/desk/dossiers/{dossier['id']}/reception-supplement", json=items, headers=desk.auth())
+    form02 = await desk.http.get(f"/desk/dossiers/{dossier['id']}/supplement-request", headers=desk.auth())
+    assert form02.status_code == 200
+    assert "Mẫu số 02" in form02.text
+    assert "Nộp tờ khai bản chính" in form02.text
+    reason = {"reason": "Hồ sơ không thuộc thẩm quyền của phường", "legal_basis": "Điều 19 Nghị định 118/2025/NĐ-CP"}
+    await desk.http.post(f"/desk/dossiers/{dossier['id']}/refuse", json=reason, headers=desk.auth())
+    form03 = await desk.http.get(f"/desk/dossiers/{dossier['id']}/refusal", headers=desk.auth())
+    assert "Mẫu số 03" in form03.text
+    assert "Hồ sơ không thuộc thẩm quyền của phường" in form03.text
+    assert "Điều 19 Nghị định 118/2025/NĐ-CP" in form03.text
 
 
 async def test_zz_the_anonymous_api_is_rate_limited(desk: Desk) -> None:
