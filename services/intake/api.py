@@ -18,6 +18,7 @@ from services.intake.commands import (
     RecordWithdrawalRequested,
     Refuse,
     RegisterAtCounter,
+    RequestPickup,
     RequestReceptionSupplement,
     SubmitOnline,
 )
@@ -208,6 +209,20 @@ async def submit_online(
 ) -> dict[str, Any]:
     with as_http_errors():
         registered = await handlers.submit_online(ctx, command, key)
+    if registered.replayed:
+        response.status_code = status.HTTP_200_OK
+    dossier = registered.dossier
+    return {"code": dossier.code, "state": dossier.state.value, "tracking_secret": registered.tracking_secret}
+
+
+@public_router.post(
+    "/pickups", status_code=status.HTTP_201_CREATED, summary="Ask the post to collect a dossier at home (kênh 3)"
+)
+async def request_pickup(
+    command: RequestPickup, ctx: Context, response: Response, key: IdempotencyKey = None
+) -> dict[str, Any]:
+    with as_http_errors():
+        registered = await handlers.request_pickup(ctx, command, key)
     if registered.replayed:
         response.status_code = status.HTTP_200_OK
     dossier = registered.dossier

@@ -78,6 +78,17 @@ class SubmitOnline(NewDossier):
         return IntakeChannel.ONLINE
 
 
+class RequestPickup(NewDossier):
+    """The applicant asks the public postal service to collect the dossier at home (kênh 3, Decision 45/2016)."""
+
+    desk_code: str = Field(min_length=1, description="The one-stop desk the package is to be handed to.")
+    requested_via: Literal["online", "post_office"] = "online"
+
+    @property
+    def channel(self) -> IntakeChannel:
+        return IntakeChannel.POSTAL
+
+
 class Refuse(Command):
     reason: str = Field(min_length=1, max_length=2000)
     legal_basis: str | None = Field(None, max_length=500)

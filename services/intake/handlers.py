@@ -18,6 +18,7 @@ from services.intake.commands import (
     RecordWithdrawalRequested,
     Refuse,
     RegisterAtCounter,
+    RequestPickup,
     RequestReceptionSupplement,
     SubmitOnline,
 )
@@ -26,6 +27,7 @@ from services.intake.domain import (
     STATUS_OF,
     DossierState,
     IntakeRuleError,
+    InvalidDossierError,
     SubmittedDocument,
     TransitionNotAllowedError,
     appointment,
@@ -131,10 +133,17 @@ async def submit_online(ctx: IntakeContext, command: SubmitOnline, idempotency_k
     return await _register(ctx, _desk_of(ctx, command.desk_code), command, idempotency_key, scope="online")
 
 
+async def request_pickup(ctx: IntakeContext, command: RequestPickup, idempotency_key: str | None) -> Registered:
+    """The dossier gets its code now, so that the carrier order can name it; the clock waits for the handover."""
+    if command.applicant.address is None:
+        raise InvalidDossierError(["a postal pickup needs the applicant's address"])
+    return await _register(ctx, _desk_of(ctx, command.desk_code), command, idempotency_key, scope="online")
+
+
 async def _register(
     ctx: IntakeContext,
     desk: AgencyRef,
-    command: RegisterAtCounter | SubmitOnline,
+    command: RegisterAtCounter | SubmitOnline | RequestPickup,
     idempotency_key: str | None,
     scope: str,
 ) -> Registered:
@@ -163,7 +172,7 @@ async def _register(
             return_channel=command.return_channel.value,
             documents=[d.model_dump(mode="json", exclude_none=True) for d in command.documents],
             fee_vnd=sum(fee.amount_vnd for fee in procedure.fees), received_at=now, due_at=None,
-            calendar_version=None, supplement_items=None,
+            calendar_version=None, supplement_items=None, awaiting_post=command.channel is IntakeChannel.POSTAL,
         )  # fmt: skip
         await store.insert_dossier(conn, row, hash_tracking_secret(secret))
         applicant = command.applicant
@@ -182,6 +191,13 @@ async def _register(
                 status_to=DossierStatus.SUBMITTED_ONLINE,
             )  # fmt: skip
             await ctx.outbox.add(conn, submitted, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        if isinstance(command, RequestPickup):
+            pickup = intake.DossierPickupRequested(
+                dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
+                documents=_documents(procedure, row.documents), fee_vnd=row.fee_vnd,
+                return_channel=command.return_channel, requested_via=command.requested_via, requested_at=now,
+            )  # fmt: skip
+            await ctx.outbox.add(conn, pickup, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
         if idempotency_key is not None:
             await store.remember_request(conn, scope, idempotency_key, request_hash, row.id)
     return Registered(row, secret, replayed=False)
@@ -204,6 +220,8 @@ async def accept(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID) -> sto
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await _locked_for_decision(conn, staff, dossier_id)
         ensure_undecided(row.state, "accepted")
+        if row.awaiting_post:
+            raise TransitionNotAllowedError(f"the post has not handed dossier {row.code} to the desk yet")
         procedure = _procedure_of(ctx, row)
         # At the counter the dossier is complete when the desk accepts it: the legal clock starts now.
         received_at = now if row.channel == IntakeChannel.COUNTER.value else row.received_at

@@ -28,10 +28,11 @@ class DossierRow:
     due_at: datetime | None
     calendar_version: str | None
     supplement_items: list[dict[str, Any]] | None
+    awaiting_post: bool = False
 
 
 COLUMNS = """id, code, desk_code, procedure_code, procedure_version, channel, state, return_channel, documents,
-             fee_vnd, received_at, due_at, calendar_version, supplement_items"""
+             fee_vnd, received_at, due_at, calendar_version, supplement_items, awaiting_post"""
 
 
 def _row(record: Any) -> DossierRow:
@@ -45,11 +46,11 @@ def _row(record: Any) -> DossierRow:
 async def insert_dossier(conn: Connection, row: DossierRow, tracking_secret_hash: str) -> None:
     await conn.execute(
         f"""INSERT INTO dossiers ({COLUMNS}, tracking_secret)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)""",
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
         row.id, row.code, row.desk_code, row.procedure_code, row.procedure_version, row.channel, row.state.value,
         row.return_channel, json.dumps(row.documents), row.fee_vnd, row.received_at, row.due_at,
         row.calendar_version, json.dumps(row.supplement_items) if row.supplement_items else None,
-        tracking_secret_hash,
+        row.awaiting_post, tracking_secret_hash,
     )  # fmt: skip
 
 

@@ -8,15 +8,18 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.events.catalogue.common import Actor, AgencyRef, StaffRole
+from shared.events.catalogue.postal import ShipmentHandedToAgency
 from shared.events.envelope import Envelope
 from shared.identity.keys import ensure_signing_key
 from shared.identity.staff import Staff
@@ -26,7 +29,7 @@ from shared.settings import KafkaSettings
 from tests.conftest import create_database, drop_database
 from tests.infrastructure import REPO
 from tests.processes import running_service, wait_for
-from tests.support.messaging import eventually
+from tests.support.messaging import envelope, eventually, send
 
 DESK = "H29.101.1"  # the public administration centre of Sài Gòn ward (deploy/rules/agencies.yaml)
 OTHER_DESK = "H29.102.1"
@@ -343,6 +346,46 @@ async def test_the_supplement_request_and_the_refusal_print_what_the_desk_wrote(
     assert "Mẫu số 03" in form03.text
     assert "Hồ sơ không thuộc thẩm quyền của phường" in form03.text
     assert "Điều 19 Nghị định 118/2025/NĐ-CP" in form03.text
+
+
+async def test_a_postal_dossier_is_accepted_once_the_post_hands_it_to_the_desk(desk: Desk) -> None:
+    address = {"street": "12 Lê Lợi", "ward_code": "26734", "province_code": "79", "ward": "Sài Gòn",
+               "province": "Thành phố Hồ Chí Minh"}  # fmt: skip
+    body = {**BIRTH, "desk_code": DESK, "applicant": {**APPLICANT, "address": address}}
+    requested = await desk.http.post("/public/pickups", json=body)
+    assert requested.status_code == 201, requested.text
+    code = requested.json()["code"]
+    dossier_id = (await desk.http.get(f"/desk/dossiers/by-code/{code}", headers=desk.auth())).json()["id"]
+    too_early = await desk.http.post(f"/desk/dossiers/{dossier_id}/accept", headers=desk.auth())
+    assert too_early.status_code == 409
+    assert "has not handed" in too_early.text
+
+    # What postal publishes when the desk signs the handover record: 09:30 in Vietnam.
+    handed_over = ShipmentHandedToAgency(
+        shipment_id=uuid.uuid4(), direction="pickup", carrier="vnpost", carrier_order_number=f"{code}-NH",
+        carrier_status_code=None, agency=AgencyRef(code=DESK, title="Trung tâm Phục vụ hành chính công phường Sài Gòn"),
+        handover_record_number="BB-2026-0042", seal_number="VN-SEAL-1", seal_intact=True,
+        handed_over_at=datetime(2026, 12, 2, 2, 30, tzinfo=UTC),
+        actor=Actor(staff_id=f"reception@{DESK}", agency_code=DESK, role=StaffRole.RECEPTION),
+    )  # fmt: skip
+    event = envelope("shipment.handed-to-agency", dossier_id, 1, handed_over.model_dump(mode="json"))
+    producer = AIOKafkaProducer(**desk.kafka.client_options(), enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        await send(producer, "lienthong.postal.v1", event)
+    finally:
+        await producer.stop()
+
+    async def accepted() -> bool:
+        answer = await desk.http.post(f"/desk/dossiers/{dossier_id}/accept", headers=desk.auth())
+        return answer.status_code == 200
+
+    await eventually(accepted, what="the handover applied by intake's consumer, then the dossier accepted")
+    pickup, acceptance = await events_of(desk.kafka, "lienthong.intake.v1", dossier_id, 2)
+    assert pickup.type == "dossier.pickup-requested"
+    assert acceptance.data is not None
+    assert acceptance.data["received_at"] == "2026-12-02T02:30:00Z"
+    assert acceptance.data["due_at"] == "2026-12-03T02:30:00Z"
 
 
 async def test_schemathesis_finds_no_server_error(desk: Desk) -> None:
