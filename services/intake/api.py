@@ -239,14 +239,14 @@ async def tracked(ctx: handlers.IntakeContext, code: str, secret: str) -> handle
 
 def tracking_view(found: handlers.Tracking) -> dict[str, Any]:
     dossier = found.dossier
-    status_code = STATUS_OF[dossier.state]
+    own = STATUS_OF[dossier.state]
     return {
         "code": dossier.code,
-        "status": int(status_code) if status_code is not None else None,
+        "status": found.status or (int(own) if own is not None else None),
         "state": dossier.state.value,
         "procedure": dossier.procedure_code,
         "appointment": handlers.local_text(dossier.due_at),
-        "timeline": [{"event": event, "at": handlers.local_text(at)} for event, at in found.timeline],
+        "timeline": [{"event": event, "at": handlers.local_text(at)} for event, at, _ in found.timeline],
     }
 
 

@@ -401,7 +401,13 @@ async def find_for_desk(ctx: IntakeContext, staff: Staff, code: str) -> store.Do
 @dataclass(frozen=True)
 class Tracking:
     dossier: store.DossierRow
-    timeline: list[tuple[str, datetime]]
+    timeline: list[tuple[str, datetime, int | None]]
+
+    @property
+    def status(self) -> int | None:
+        """The latest status any service set (routing owns it after acceptance)."""
+        statuses = [status for _, _, status in self.timeline if status is not None]
+        return statuses[-1] if statuses else None
 
 
 async def track(ctx: IntakeContext, code: str, secret: str) -> Tracking | None:

@@ -131,14 +131,18 @@ async def find_by_code(conn: Connection, code: str) -> tuple[DossierRow, str] | 
     return _row(values), secret_hash
 
 
-async def timeline(conn: Connection, dossier_id: uuid.UUID) -> list[tuple[str, datetime]]:
-    """Intake's own lifecycle events of the dossier, in order (the process control sheet, so far)."""
+async def timeline(conn: Connection, dossier_id: uuid.UUID) -> list[tuple[str, datetime, int | None]]:
+    """Every service's lifecycle events of the dossier, in time order: intake's own (its outbox) and those its
+    consumer group recorded; with the status each one set, if any."""
     rows = await conn.fetch(
-        "SELECT event_type, created_at FROM outbox WHERE dossier_id = $1 AND topic = 'lienthong.intake.v1' "
-        "ORDER BY position",
-        str(dossier_id),
-    )
-    return [(row["event_type"], row["created_at"]) for row in rows]
+        """SELECT event_type, created_at AS at, (convert_from(value, 'UTF8')::jsonb ->> 'status_to')::smallint AS status
+           FROM outbox WHERE dossier_id = $1 AND topic = 'lienthong.intake.v1'
+           UNION ALL
+           SELECT event_type, at, status FROM timeline WHERE dossier_id = $2
+           ORDER BY at""",
+        str(dossier_id), dossier_id,
+    )  # fmt: skip
+    return [(row["event_type"], row["at"], row["status"]) for row in rows]
 
 
 async def set_tracking_secret(conn: Connection, dossier_id: uuid.UUID, secret_hash: str) -> None:

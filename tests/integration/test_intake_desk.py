@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from shared.events.catalogue.common import Actor, AgencyRef, StaffRole
 from shared.events.catalogue.postal import ShipmentHandedToAgency
 from shared.events.envelope import Envelope
+from shared.events.examples import examples
 from shared.identity.keys import ensure_signing_key
 from shared.identity.staff import Staff
 from shared.identity.tokens import issue_token
@@ -386,6 +387,36 @@ async def test_a_postal_dossier_is_accepted_once_the_post_hands_it_to_the_desk(d
     assert acceptance.data is not None
     assert acceptance.data["received_at"] == "2026-12-02T02:30:00Z"
     assert acceptance.data["due_at"] == "2026-12-03T02:30:00Z"
+
+    # Routing then starts processing (status 4): the applicant's tracking shows it, with the post's handover.
+    started = examples()["dossier.processing-started"]
+    producer = AIOKafkaProducer(**desk.kafka.client_options(), enable_idempotence=True, acks="all")
+    await producer.start()
+    try:
+        processing = envelope("dossier.processing-started", dossier_id, 1, started.model_dump(mode="json"))
+        await send(producer, "lienthong.routing.v1", processing)
+    finally:
+        await producer.stop()
+    secret = requested.json()["tracking_secret"]
+    slip_secret = await _slip_secret(desk, dossier_id)
+
+    async def processing_shown() -> bool:
+        tracked = (await desk.http.get(f"/public/tracking/{code}", params={"secret": slip_secret})).json()
+        return bool(tracked.get("status") == 4)
+
+    await eventually(processing_shown, what="routing's status on the tracking view")
+    tracked = (await desk.http.get(f"/public/tracking/{code}", params={"secret": slip_secret})).json()
+    events = [step["event"] for step in tracked["timeline"]]
+    assert {"dossier.pickup-requested", "shipment.handed-to-agency", "dossier.accepted",
+            "dossier.processing-started"} <= set(events)  # fmt: skip
+    assert secret != slip_secret
+
+
+async def _slip_secret(desk: Desk, dossier_id: str) -> str:
+    slip = await desk.http.post(f"/desk/dossiers/{dossier_id}/slip", headers=desk.auth())
+    found = re.search(r"Mã tra cứu: <span class=\"code\">([0-9A-Z]{8})</span>", slip.text)
+    assert found is not None
+    return found.group(1)
 
 
 async def test_schemathesis_finds_no_server_error(desk: Desk) -> None:
