@@ -209,10 +209,7 @@ async def submit_online(
 ) -> dict[str, Any]:
     with as_http_errors():
         registered = await handlers.submit_online(ctx, command, key)
-    if registered.replayed:
-        response.status_code = status.HTTP_200_OK
-    dossier = registered.dossier
-    return {"code": dossier.code, "state": dossier.state.value, "tracking_secret": registered.tracking_secret}
+    return public_answer(registered, response)
 
 
 @public_router.post(
@@ -223,6 +220,12 @@ async def request_pickup(
 ) -> dict[str, Any]:
     with as_http_errors():
         registered = await handlers.request_pickup(ctx, command, key)
+    return public_answer(registered, response)
+
+
+def public_answer(registered: handlers.Registered, response: Response) -> dict[str, Any]:
+    """What an applicant learns of a registration: its code, its state and, the first time only, the secret.
+    A replayed request (same Idempotency-Key) answers 200 instead of 201."""
     if registered.replayed:
         response.status_code = status.HTTP_200_OK
     dossier = registered.dossier
