@@ -116,10 +116,18 @@ def _documents(procedure: ProcedureVersion, given: list[dict[str, str | None]]) 
 
 
 def _procedure_of(ctx: IntakeContext, row: store.DossierRow) -> ProcedureVersion:
-    for version in ctx.rules.catalogue().versions_of(row.procedure_code):
-        if version.version == row.procedure_version:
-            return version
-    raise IntakeRuleError(f"procedure {row.procedure_code} v{row.procedure_version} is no longer published")
+    return ctx.rules.catalogue().numbered(row.procedure_code, row.procedure_version)
+
+
+async def _publish(ctx: IntakeContext, conn: Connection, row: store.DossierRow, event: EventData, topic: str) -> None:
+    await ctx.outbox.add(conn, event, topic=topic, dossier_id=str(row.id), dossier_code=row.code)
+
+
+async def _reloaded(conn: Connection, row: store.DossierRow) -> store.DossierRow:
+    """The dossier as the decision just left it, for the answer."""
+    reloaded = await store.get_dossier(conn, row.id)
+    assert reloaded is not None  # locked by this transaction: it cannot have gone
+    return reloaded
 
 
 async def register_at_counter(
@@ -182,7 +190,7 @@ async def _register(
             postal_address=applicant.address, notify_by=applicant.notify_by, language=applicant.language,
             recorded_at=now,
         )  # fmt: skip
-        await ctx.outbox.add(conn, contact, topic=contacts.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        await _publish(ctx, conn, row, contact, contacts.TOPIC)
         if command.channel is IntakeChannel.ONLINE:
             submitted = intake.DossierSubmitted(
                 dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
@@ -190,14 +198,14 @@ async def _register(
                 return_channel=command.return_channel, submitted_at=now, status_from=None,
                 status_to=DossierStatus.SUBMITTED_ONLINE,
             )  # fmt: skip
-            await ctx.outbox.add(conn, submitted, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+            await _publish(ctx, conn, row, submitted, intake.TOPIC)
         if isinstance(command, RequestPickup):
             pickup = intake.DossierPickupRequested(
                 dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
                 documents=_documents(procedure, row.documents), fee_vnd=row.fee_vnd,
                 return_channel=command.return_channel, requested_via=command.requested_via, requested_at=now,
             )  # fmt: skip
-            await ctx.outbox.add(conn, pickup, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+            await _publish(ctx, conn, row, pickup, intake.TOPIC)
         if idempotency_key is not None:
             await store.remember_request(conn, scope, idempotency_key, request_hash, row.id)
     return Registered(row, secret, replayed=False)
@@ -243,10 +251,8 @@ async def accept(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID) -> sto
             status_from=STATUS_OF[row.state],
             status_to=DossierStatus.ACCEPTED,
         )  # fmt: skip
-        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
-        accepted = await store.get_dossier(conn, row.id)
-    assert accepted is not None
-    return accepted
+        await _publish(ctx, conn, row, event, intake.TOPIC)
+        return await _reloaded(conn, row)
 
 
 async def refuse(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, command: Refuse) -> store.DossierRow:
@@ -266,10 +272,8 @@ async def refuse(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, comman
             status_from=STATUS_OF[row.state],
             status_to=DossierStatus.REFUSED,
         )  # fmt: skip
-        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
-        refused = await store.get_dossier(conn, row.id)
-    assert refused is not None
-    return refused
+        await _publish(ctx, conn, row, event, intake.TOPIC)
+        return await _reloaded(conn, row)
 
 
 async def request_reception_supplement(
@@ -300,10 +304,8 @@ async def request_reception_supplement(
             dossier_code=row.code, procedure=procedure.ref(), receiving_agency=desk,
             channel=IntakeChannel(row.channel), items=items, requested_at=now, actor=actor_of(staff),
         )  # fmt: skip
-        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
-        updated = await store.get_dossier(conn, row.id)
-    assert updated is not None
-    return updated
+        await _publish(ctx, conn, row, event, intake.TOPIC)
+        return await _reloaded(conn, row)
 
 
 FactCommand = RecordSupplementReceived | RecordObligationPaid | RecordWithdrawalRequested | RecordResultHandedOver
@@ -339,7 +341,7 @@ async def record_fact(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, c
         if row.state is not DossierState.ACCEPTED:
             raise TransitionNotAllowedError(f"dossier {row.code} is {row.state.value}: facts follow acceptance")
         event = _fact_event(command, ctx.clock.now(), actor_of(staff))
-        await ctx.outbox.add(conn, event, topic=intake.TOPIC, dossier_id=str(row.id), dossier_code=row.code)
+        await _publish(ctx, conn, row, event, intake.TOPIC)
     return event
 
 

@@ -29,10 +29,7 @@ async def start_route(ctx: RoutingContext, conn: Connection, envelope: Envelope)
     version it was accepted under (status 2 -> 4), with that step's deadline."""
     accepted = DossierAccepted.model_validate(envelope.data)
     dossier_id = uuid.UUID(envelope.dossierid)
-    version = next(
-        v for v in ctx.rules.catalogue().versions_of(accepted.procedure.code)
-        if str(v.version) == accepted.procedure.catalogue_version
-    )  # fmt: skip
+    version = ctx.rules.catalogue().numbered(accepted.procedure.code, int(accepted.procedure.catalogue_version))
     calendar, _ = ctx.rules.calendar()
     agencies = ctx.rules.agencies()
     now = ctx.clock.now()

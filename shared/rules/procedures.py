@@ -223,6 +223,13 @@ class ProcedureCatalogue(RulesModel):
         """The versions of one procedure by version number."""
         return sorted((v for v in self.versions if v.code == code), key=lambda v: v.version)
 
+    def numbered(self, code: str, number: int) -> ProcedureVersion:
+        """Version `number` of a procedure: the one a dossier recorded it was decided under."""
+        for version in self.versions:
+            if version.code == code and version.version == number:
+                return version
+        raise UnknownProcedureError(f"procedure {code} v{number} is not in the catalogue")
+
     def version_at(self, code: str, on: date) -> ProcedureVersion:
         """The version in force on `on` (the dossier's receipt date, or the day a rule is applied)."""
         versions = sorted((v for v in self.versions if v.code == code), key=lambda v: v.effective_from)
