@@ -32,6 +32,7 @@ from services.intake.domain import (
 )
 from services.intake.store import DossierRow
 from shared.calendar.engine import MissingCalendarYearError
+from shared.calendar.zone import local_text
 from shared.identity.fastapi import require_role
 from shared.identity.staff import Staff
 from shared.outbox.writer import Outbox
@@ -56,7 +57,7 @@ def view(row: DossierRow) -> dict[str, Any]:
         "return_channel": row.return_channel,
         "documents": row.documents,
         "fee_vnd": row.fee_vnd,
-        "appointment": handlers.local_text(row.due_at),
+        "appointment": local_text(row.due_at),
         "due_at": row.due_at.isoformat() if row.due_at else None,
         "calendar_version": row.calendar_version,
         "supplement_items": row.supplement_items,
@@ -248,8 +249,8 @@ def tracking_view(found: handlers.Tracking) -> dict[str, Any]:
         "status": found.status or (int(own) if own is not None else None),
         "state": dossier.state.value,
         "procedure": dossier.procedure_code,
-        "appointment": handlers.local_text(dossier.due_at),
-        "timeline": [{"event": event, "at": handlers.local_text(at)} for event, at, _ in found.timeline],
+        "appointment": local_text(dossier.due_at),
+        "timeline": [{"event": event, "at": local_text(at)} for event, at, _ in found.timeline],
     }
 
 

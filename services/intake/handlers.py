@@ -34,7 +34,7 @@ from services.intake.domain import (
     check_new_dossier,
     ensure_undecided,
 )
-from shared.calendar.zone import ZONE
+from shared.calendar.zone import ZONE, local_text
 from shared.clock import Clock
 from shared.db import Connection
 from shared.dossier_codes import (
@@ -423,7 +423,3 @@ async def track(ctx: IntakeContext, code: str, secret: str) -> Tracking | None:
         if not verify_tracking_secret(secret, secret_hash):
             return None
         return Tracking(row, await store.timeline(conn, row.id))
-
-
-def local_text(moment: datetime | None) -> str | None:
-    return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if moment else None

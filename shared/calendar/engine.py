@@ -95,6 +95,13 @@ class WorkingCalendar:
     def is_working_day(self, day: date) -> bool:
         return bool(self.sessions_on(day))
 
+    def previous_working_day(self, day: date) -> date:
+        """The last working day before `day` (a holiday year must cover it)."""
+        day -= timedelta(days=1)
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
     def working_intervals(self, start: datetime, end: datetime | None = None) -> Iterator[tuple[datetime, datetime]]:
         """The working time from `start` (to `end`, if given) as ordered (from, to) pairs of UTC instants. Without
         an end it goes on until a year without data, which raises."""

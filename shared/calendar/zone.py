@@ -33,6 +33,11 @@ def local(moment: datetime) -> datetime:
     return aware(moment).astimezone(ZONE)
 
 
+def local_text(moment: datetime | None) -> str | None:
+    """An instant as people in the zone read it: `2026-12-02 09:30`."""
+    return local(moment).strftime("%Y-%m-%d %H:%M") if moment else None
+
+
 def instant(day: date, at: time) -> datetime:
     """Local wall time `at` on `day`, as a UTC instant."""
     return datetime.combine(day, at, tzinfo=ZONE).astimezone(UTC)

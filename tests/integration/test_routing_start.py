@@ -49,12 +49,17 @@ async def test_an_accepted_dossier_starts_its_route_once(
                 await send(producer, "lienthong.intake.v1", event)  # a repeat on the topic changes nothing
             finally:
                 await producer.stop()
-            started = await routing_events(kafka_settings, dossier_id, expected=1)
+            await routing_events(kafka_settings, dossier_id, expected=4)
             await asyncio.sleep(2)
-            assert len(await routing_events(kafka_settings, dossier_id, expected=1)) == 1
+            started = await routing_events(kafka_settings, dossier_id, expected=4)
     finally:
         await drop_database(server_database_url, database)
-    (processing,) = started
+    # Started and handed from the desk to the first step; then the deadlines of the example's due instant (already
+    # past on the real clock this test runs on) fire, each once.
+    processing, transferred, *alerts = sorted(started, key=lambda event: event.dossierseq)
+    assert transferred.type == "step.transferred"
+    assert sorted(alert.type for alert in alerts) == ["dossier.near-due", "dossier.overdue"]
+    assert [event.dossierseq for event in started] == [1, 2, 3, 4]
     assert processing.type == "dossier.processing-started"
     assert processing.causationid == event.id
     assert processing.data is not None
