@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -35,6 +37,35 @@ def wait_for(url: str, status: int = 200, timeout_s: float = 60) -> httpx.Respon
             last = error
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer {status} within {timeout_s} s; last: {last!r}")
+
+
+@dataclass
+class KillableProcess:
+    """A process the fault tests kill with SIGKILL and start again, logging to one file across its lives."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_file: Path
+    process: subprocess.Popen[bytes] | None = None
+    kills: int = 0
+
+    def start(self) -> None:
+        with self.log_file.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, *self.argv], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+        self.kills += 1
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(20)
 
 
 @contextmanager

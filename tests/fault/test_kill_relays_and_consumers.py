@@ -7,12 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -23,40 +19,12 @@ from shared.outbox.writer import Outbox
 from shared.settings import KafkaSettings
 from tests.conftest import create_database, drop_database
 from tests.fault.harness import APPLIED_TABLE
-from tests.infrastructure import REPO
+from tests.processes import KillableProcess
 from tests.support.messaging import consumer_database, create_topics, eventually, outbox_database, unique
 
 DOSSIERS = 500
 EVENTS_PER_DOSSIER = 20
 KILLS = 12
-
-
-@dataclass
-class Harness:
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    log_file: Path
-    process: subprocess.Popen[bytes] | None = None
-    kills: int = 0
-
-    def start(self) -> None:
-        with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tests.fault.harness", *self.args],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-        self.kills += 1
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(20)
 
 
 async def write_events(dsn: str, topic: str, dossiers: list[str]) -> None:
@@ -79,7 +47,7 @@ async def write_events(dsn: str, topic: str, dossiers: list[str]) -> None:
         await conn.close()
 
 
-async def chaos(harnesses: list[Harness]) -> None:
+async def chaos(harnesses: list[KillableProcess]) -> None:
     """KILLS times: wait a random moment, SIGKILL a random process, restart it a random moment later."""
     rng = random.Random(2026)
     for _ in range(KILLS):
@@ -130,7 +98,7 @@ async def test_events_survive_sigkill_of_relays_and_consumers(
         env = {**os.environ, **infrastructure_env}
         consumer_args = ["consumer", "--database-url", consumer_db, "--topic", topic, "--group", group]
         harnesses = [
-            Harness(name, args, env, tmp_path / f"{name}.log")
+            KillableProcess(name, ["-m", "tests.fault.harness", *args], env, tmp_path / f"{name}.log")
             for name, args in [
                 ("relay-1", ["relay", "--database-url", producer_db]),
                 ("relay-2", ["relay", "--database-url", producer_db]),

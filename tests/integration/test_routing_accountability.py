@@ -127,7 +127,7 @@ async def test_the_board_matches_the_figures_by_hand_and_a_replay_of_the_topics(
         return {a["agency"]: a for a in answer.json()["agencies"] if a["agency"] in EXPECTED}
 
     async def surveys_folded_in() -> bool:
-        return (await board())[JUSTICE]["satisfaction"]["counted_against"] == 1
+        return bool((await board())[JUSTICE]["satisfaction"]["counted_against"] == 1)
 
     await eventually(surveys_folded_in, what="routing consumed the survey answers")
     assert await board() == EXPECTED

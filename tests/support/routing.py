@@ -83,6 +83,7 @@ class RoutingDriver:
     producer: AIOKafkaProducer
     home: Path
     published: dict[str, list[Envelope]] = field(default_factory=lambda: defaultdict(list))
+    repeats: int = 0  # records of an id already seen: the topic is at-least-once
     _seq: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
 
     # -- the other services ---------------------------------------------------------------------------------
@@ -99,6 +100,13 @@ class RoutingDriver:
         self, procedure: str, version: int, desk: str, received_at: datetime, return_channel: str = "desk"
     ) -> Dossier:
         """What intake publishes when the desk accepts a dossier; waits until routing took it into processing."""
+        dossier = await self.publish_accepted(procedure, version, desk, received_at, return_channel)
+        await self.wait_for(dossier, lambda events: any(e.type == "dossier.processing-started" for e in events))
+        return dossier
+
+    async def publish_accepted(
+        self, procedure: str, version: int, desk: str, received_at: datetime, return_channel: str = "desk"
+    ) -> Dossier:
         found = CATALOGUE.numbered(procedure, version)
         dossier_id = str(uuid.uuid4())
         code = f"{desk}-{received_at:%y%m%d}-{uuid.uuid4().int % 10**8:08d}"
@@ -114,7 +122,6 @@ class RoutingDriver:
         )  # fmt: skip
         dossier = Dossier(dossier_id, code, desk, due_at)
         await self.publish(dossier, accepted, INTAKE)
-        await self.wait_for(dossier, lambda events: any(e.type == "dossier.processing-started" for e in events))
         return dossier
 
     async def publish(self, dossier: Dossier, event: EventData, topic: str = INTAKE) -> Envelope:
@@ -166,7 +173,9 @@ class RoutingDriver:
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     for record in records:
                         event = Envelope.from_record(record.key, record.value, record.headers)
-                        if event.id not in seen:  # the topic is at-least-once: a repeat of an id is not news
+                        if event.id in seen:
+                            self.repeats += 1
+                        else:
                             seen.add(event.id)
                             self.published[event.dossierid].append(event)
         finally:
