@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import re
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -25,12 +24,9 @@ from shared.events.examples import examples
 from shared.identity.keys import ensure_signing_key
 from shared.identity.staff import Staff
 from shared.identity.tokens import issue_token
-from shared.rules.publish import documents_from_folder, publish
 from shared.settings import KafkaSettings
-from tests.conftest import create_database, drop_database
-from tests.infrastructure import REPO
-from tests.processes import running_service, wait_for
 from tests.support.messaging import envelope, eventually, send
+from tests.support.services import schemathesis_run, service_under_test
 
 DESK = "H29.101.1"  # the public administration centre of Sài Gòn ward (deploy/rules/agencies.yaml)
 OTHER_DESK = "H29.102.1"
@@ -66,8 +62,6 @@ def intake_process(
     infrastructure_env: dict[str, str], server_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, dict[str, str]]]:
     home = tmp_path_factory.mktemp("intake")
-    kafka = KafkaSettings(bootstrap_servers=infrastructure_env["KAFKA_BOOTSTRAP_SERVERS"])
-    asyncio.run(publish(kafka, documents_from_folder()))
     key, _ = ensure_signing_key(home / "identity")
     tokens = {
         name: issue_token(key, Staff(f"{name}@{agency}", agency, role), lifetime=timedelta(hours=2))  # type: ignore[arg-type]
@@ -78,21 +72,10 @@ def intake_process(
             ("admin", DESK, "admin"),
         ]
     }
-    (home / "clock.json").write_text(json.dumps({"frozen_at": NOW}))
-    database = asyncio.run(create_database(server_database_url))
-    env = {
-        **infrastructure_env,
-        "INTAKE_DATABASE_URL": database,
-        "IDENTITY_JWKS": str(home / "identity" / "jwks.json"),
-        "CLOCK_CONTROL_FILE": str(home / "clock.json"),
-        "INTAKE_PUBLIC_REQUESTS_PER_MINUTE": "20",
-    }
-    try:
-        with running_service("intake", env) as base:
-            wait_for(f"{base}/readyz")
-            yield base, tokens
-    finally:
-        asyncio.run(drop_database(server_database_url, database))
+    limit = {"INTAKE_PUBLIC_REQUESTS_PER_MINUTE": "20"}
+    clock = {"frozen_at": NOW}
+    with service_under_test("intake", infrastructure_env, server_database_url, home, clock, limit) as base:
+        yield base, tokens
 
 
 @pytest.fixture
@@ -421,12 +404,7 @@ async def _slip_secret(desk: Desk, dossier_id: str) -> str:
 
 async def test_schemathesis_finds_no_server_error(desk: Desk) -> None:
     """Generated requests against every operation of intake's OpenAPI, with a reception token: none is a 5xx."""
-    command = [
-        str(REPO / ".venv" / "bin" / "schemathesis"), "run", f"{str(desk.http.base_url).rstrip('/')}/openapi.json",
-        "--checks", "not_a_server_error", "--max-examples", "20", "--seed", "2026",
-        "-H", f"Authorization: Bearer {desk.tokens['reception']}",
-    ]  # fmt: skip
-    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=600, check=False)
+    done = await schemathesis_run(str(desk.http.base_url), f"Bearer {desk.tokens['reception']}")
     assert done.returncode == 0, done.stdout[-4000:]
     assert "passed" in done.stdout
 

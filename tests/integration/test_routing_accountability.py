@@ -5,12 +5,8 @@ and those a fresh computation gets by replaying the topics (routing's events and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from shared.calendar.zone import ZONE
 from shared.events.catalogue import intake
@@ -19,7 +15,7 @@ from shared.events.catalogue.notification import SurveyAnswered
 from shared.events.envelope import Envelope
 from shared.settings import KafkaSettings
 from tests.support.messaging import eventually
-from tests.support.routing import CALENDAR, NOTIFICATION, Dossier, RoutingDriver, driving, routing_process
+from tests.support.routing import CALENDAR, NOTIFICATION, Dossier, RoutingDriver
 
 DESK, JUSTICE, COMMITTEE = "H29.103.1", "H29.103.2", "H29.103"
 RESULT = {"decision": "granted", "documents": [{"code": "birth_certificate", "title": "Giấy khai sinh"}]}
@@ -28,22 +24,6 @@ ITEMS = [{"document_code": "declaration", "document_title": "Tờ khai", "proble
 
 def vn(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2027, 1, day, hour, minute, tzinfo=ZONE)
-
-
-@pytest.fixture(scope="module")
-def routing(
-    infrastructure_env: dict[str, str], server_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
-    home = tmp_path_factory.mktemp("routing-board")
-    with routing_process(infrastructure_env, server_database_url, home) as (base, _, _):
-        yield base, home
-
-
-@pytest.fixture
-async def driver(routing: tuple[str, Path], kafka_settings: KafkaSettings) -> AsyncIterator[RoutingDriver]:
-    base, home = routing
-    async with driving(base, home, kafka_settings) as driver:
-        yield driver
 
 
 # By hand. Birth registration: 1 working day; register (justice) 6 h, then sign (People's Committee) 2 h.

@@ -5,22 +5,15 @@ a stop and a withdrawal — checking the HTTP answers and the events routing pub
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from pathlib import Path
-
-import pytest
 
 from shared.calendar.zone import ZONE
 from shared.events.catalogue import intake
 from shared.events.catalogue.common import Actor, DocumentRef, StaffRole, Via
 from shared.events.envelope import Envelope
 from shared.events.examples import examples
-from shared.settings import KafkaSettings
-from tests.infrastructure import REPO
-from tests.support.routing import AGENCIES, POSTAL, RoutingDriver, driving, routing_process
+from tests.support.routing import AGENCIES, POSTAL, RoutingDriver
+from tests.support.services import schemathesis_run
 
 DESK = "H29.101.1"  # Sài Gòn ward: its one-stop desk, and below the agencies its routes resolve to
 PEOPLES_COMMITTEE, JUSTICE, OFFICE = "H29.101", "H29.101.2", "H29.101.3"
@@ -33,25 +26,6 @@ ITEMS = [{"document_code": "declaration", "document_title": "Tờ khai", "proble
 
 def vn(day: int, hour: int, minute: int = 0, month: int = 12, year: int = 2026) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=ZONE)
-
-
-@pytest.fixture(scope="module")
-def routing(
-    infrastructure_env: dict[str, str], server_database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, Path]]:
-    with routing_process(infrastructure_env, server_database_url, tmp_path_factory.mktemp("routing")) as (
-        base,
-        _,
-        home,
-    ):
-        yield base, home
-
-
-@pytest.fixture
-async def driver(routing: tuple[str, Path], kafka_settings: KafkaSettings) -> AsyncIterator[RoutingDriver]:
-    base, home = routing
-    async with driving(base, home, kafka_settings) as driver:
-        yield driver
 
 
 def types(events: list[Envelope]) -> list[str]:
@@ -266,6 +240,20 @@ async def test_a_construction_permit_is_stopped_and_another_withdrawn(driver: Ro
     await driver.events(granted, "dossier.result-ready", "dossier.result-returned")
 
 
+async def test_an_acceptance_repeated_on_the_topic_starts_nothing_twice(driver: RoutingDriver) -> None:
+    driver.set_clock(vn(2, 9))
+    dossier = await driver.accept("2.000720", 1, DESK, vn(2, 9))
+    accepted = driver.sent[dossier.id][0]
+    await driver.redeliver(accepted)
+    await driver.publish(dossier, withdrawal(vn(2, 10)))  # behind the repeat on the same partition
+    events = await driver.events(dossier, "dossier.withdrawn")
+    assert types(events) == ["dossier.processing-started", "step.transferred", "dossier.withdrawn"]
+    assert events[0].causationid == accepted.id
+    started = events[0].data or {}
+    assert (started["status_from"], started["status_to"], started["step_id"]) == (2, 4, "review")
+    assert started["agency"]["code"] == OFFICE, "the economy office of the receiving desk's ward"
+
+
 async def test_bad_requests_get_a_4xx_naming_the_problem(driver: RoutingDriver) -> None:
     driver.set_clock(vn(2, 9))
     dossier = await driver.accept("1.001193", 1, DESK, vn(2, 9))
@@ -293,11 +281,6 @@ async def test_bad_requests_get_a_4xx_naming_the_problem(driver: RoutingDriver) 
 
 async def test_schemathesis_finds_no_server_error(driver: RoutingDriver) -> None:
     """Generated requests against every operation of routing's OpenAPI, with a processing token: none is a 5xx."""
-    command = [
-        str(REPO / ".venv" / "bin" / "schemathesis"), "run", f"{str(driver.http.base_url).rstrip('/')}/openapi.json",
-        "--checks", "not_a_server_error", "--max-examples", "20", "--seed", "2026",
-        "-H", f"Authorization: {driver.token(JUSTICE)['Authorization']}",
-    ]  # fmt: skip
-    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=600, check=False)
+    done = await schemathesis_run(str(driver.http.base_url), driver.token(JUSTICE)["Authorization"])
     assert done.returncode == 0, done.stdout[-4000:]
     assert "passed" in done.stdout

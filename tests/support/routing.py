@@ -9,7 +9,7 @@ import contextlib
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,11 +28,9 @@ from shared.events.examples import examples
 from shared.identity.keys import ensure_signing_key
 from shared.identity.staff import Role, Staff
 from shared.identity.tokens import issue_token
-from shared.rules.publish import SHIPPED_RULES, documents_from_folder, publish
+from shared.rules.publish import SHIPPED_RULES
 from shared.rules.validate import load_rules
 from shared.settings import KafkaSettings
-from tests.conftest import create_database, drop_database
-from tests.processes import running_service, wait_for
 from tests.support.messaging import envelope, eventually, send
 
 CATALOGUE, AGENCIES = load_rules(SHIPPED_RULES)
@@ -40,33 +38,6 @@ CALENDAR = WorkingCalendar(load_holiday_years())
 INTAKE, POSTAL, NOTIFICATION, ROUTING = (
     "lienthong.intake.v1", "lienthong.postal.v1", "lienthong.notification.v1", "lienthong.routing.v1",
 )  # fmt: skip
-
-
-@contextlib.contextmanager
-def routing_process(
-    infrastructure_env: dict[str, str], server_database_url: str, home: Path, extra_env: dict[str, str] | None = None
-) -> Iterator[tuple[str, str, Path]]:
-    """Routing as a separate process on a fresh database: (base URL, database URL, identity folder)."""
-    kafka = KafkaSettings(bootstrap_servers=infrastructure_env["KAFKA_BOOTSTRAP_SERVERS"])
-    asyncio.run(publish(kafka, documents_from_folder()))
-    ensure_signing_key(home / "identity")
-    (home / "clock.json").write_text(json.dumps({"offset_s": 0}))
-    database = asyncio.run(create_database(server_database_url))
-    env = {
-        **infrastructure_env,
-        "ROUTING_DATABASE_URL": database,
-        "IDENTITY_JWKS": str(home / "identity" / "jwks.json"),
-        "CLOCK_CONTROL_FILE": str(home / "clock.json"),
-        "ROUTING_SCHEDULER_INTERVAL_S": "0.2",
-        "ROUTING_ACCOUNTABILITY_REFRESH_S": "1",
-        **(extra_env or {}),
-    }
-    try:
-        with running_service("routing", env) as base:
-            wait_for(f"{base}/readyz")
-            yield base, database, home
-    finally:
-        asyncio.run(drop_database(server_database_url, database))
 
 
 @dataclass(frozen=True)
@@ -84,6 +55,7 @@ class RoutingDriver:
     home: Path
     published: dict[str, list[Envelope]] = field(default_factory=lambda: defaultdict(list))
     repeats: int = 0  # records of an id already seen: the topic is at-least-once
+    sent: dict[str, list[Envelope]] = field(default_factory=lambda: defaultdict(list))
     _seq: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
 
     # -- the other services ---------------------------------------------------------------------------------
@@ -128,6 +100,7 @@ class RoutingDriver:
         self._seq[topic, dossier.id] += 1
         sent = envelope(event.event_type, dossier.id, self._seq[topic, dossier.id], event.model_dump(mode="json"))
         await send(self.producer, topic, sent)
+        self.sent[dossier.id].append(sent)
         return sent
 
     async def redeliver(self, sent: Envelope, topic: str = INTAKE) -> None:
