@@ -1,8 +1,9 @@
 """The deadline scheduler: fires each armed deadline row once, when the shared clock reaches it.
 
 A deadline is fired in the same transaction that publishes its event and marks its row, so a crash before the
-commit fires it again later and a crash after it never does. `FOR UPDATE SKIP LOCKED` lets several routing
-processes share the rows; each row goes to one of them. Pauses and ends of processing cancel rows; a moved due
+commit fires it again later and a crash after it never does. Several routing processes may look at the same
+rows: each locks the dossier, then the deadline if it is still armed (the order every use case locks in), so the
+second finds it fired. Pauses and ends of processing cancel rows; a moved due
 instant or appointment arms new ones (handlers.arm_alerts).
 """
 
@@ -27,12 +28,15 @@ log = structlog.get_logger(__name__)
 BATCH = 100
 
 
-async def fire(ctx: RoutingContext, conn: Connection, deadline: store.DeadlineRow) -> None:
+async def fire(ctx: RoutingContext, conn: Connection, deadline: store.DeadlineRow) -> bool:
+    """Fire the deadline unless another process did, or it was cancelled, since it was read."""
     now = ctx.clock.now()
-    await store.mark_fired(conn, deadline.id, now)
     dossier = await store.locked_dossier(conn, dossier_id=deadline.dossier_id)
-    if dossier is None or dossier.status is not DossierStatus.PROCESSING:
-        return  # ended or paused since it was armed: its cancellation raced this firing, nothing is due
+    if dossier is None or not await store.still_armed(conn, deadline.id):
+        return False
+    await store.mark_fired(conn, deadline.id, now)
+    if dossier.status is not DossierStatus.PROCESSING:
+        return False  # armed while processing, which has paused or ended without cancelling it: nothing is due
     step = responsible(await store.steps_of(conn, dossier.id))
     agency = ctx.agency(step.agency_code)
     if deadline.kind == "near_due":
@@ -48,17 +52,18 @@ async def fire(ctx: RoutingContext, conn: Connection, deadline: store.DeadlineRo
         )  # fmt: skip
     await publish(ctx, conn, dossier, event)
     log.info("deadline.fired", kind=deadline.kind, dossier_id=str(dossier.id), fire_at=deadline.fire_at.isoformat())
+    return True
 
 
 async def fire_due(ctx: RoutingContext, pool: asyncpg.Pool) -> int:
-    """Fire every deadline whose instant has come, a batch per transaction; how many were fired."""
+    """Fire every deadline whose instant has come, one transaction each; how many were fired."""
     fired = 0
     while True:
-        async with pool.acquire() as conn, conn.transaction():
-            due = await store.claim_due_deadlines(conn, ctx.clock.now(), BATCH)
+        async with pool.acquire() as conn:
+            due = await store.due_deadlines(conn, ctx.clock.now(), BATCH)
             for deadline in due:
-                await fire(ctx, conn, deadline)
-        fired += len(due)
+                async with conn.transaction():
+                    fired += await fire(ctx, conn, deadline)
         if len(due) < BATCH:
             return fired
 

@@ -235,15 +235,24 @@ class DeadlineRow:
     fire_at: datetime
 
 
-async def claim_due_deadlines(conn: Connection, now: datetime, limit: int) -> list[DeadlineRow]:
-    """Armed deadlines whose instant has come, locked for this transaction; another scheduler skips them."""
+async def due_deadlines(conn: Connection, now: datetime, limit: int) -> list[DeadlineRow]:
+    """Armed deadlines whose instant has come (not locked: see still_armed)."""
     records = await conn.fetch(
         """SELECT id, dossier_id, kind, fire_at FROM deadlines
-           WHERE fired_at IS NULL AND cancelled_at IS NULL AND fire_at <= $1
-           ORDER BY fire_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+           WHERE fired_at IS NULL AND cancelled_at IS NULL AND fire_at <= $1 ORDER BY fire_at LIMIT $2""",
         now, limit,
     )  # fmt: skip
     return [DeadlineRow(**dict(r)) for r in records]
+
+
+async def still_armed(conn: Connection, deadline_id: int) -> bool:
+    """Locks the deadline if it is still armed. Called with its dossier already locked: every use case locks the
+    dossier first and its deadlines after, so that no two transactions wait on each other."""
+    armed = await conn.fetchval(
+        "SELECT true FROM deadlines WHERE id = $1 AND fired_at IS NULL AND cancelled_at IS NULL FOR UPDATE",
+        deadline_id,
+    )
+    return bool(armed)
 
 
 async def last_fired(conn: Connection, dossier_id: uuid.UUID, kind: str) -> datetime | None:
