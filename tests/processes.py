@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -23,6 +24,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_low_port() -> int:
+    """A free port below the ephemeral range (so that no client's own port can take it) and away from the shared
+    test stack's (28000 and up)."""
+    for port in random.sample(range(26000, 27000), 1000):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 26000-26999")
 
 
 def wait_for(url: str, status: int = 200, timeout_s: float = 60) -> httpx.Response:
@@ -69,9 +83,9 @@ class KillableProcess:
 
 
 @contextmanager
-def running_service(name: str, env: dict[str, str]) -> Iterator[str]:
-    """Start the service on a free port; yields its base URL once it answers at all."""
-    port = free_port()
+def running_service(name: str, env: dict[str, str], port: int | None = None) -> Iterator[str]:
+    """Start the service (on a free port unless given); yields its base URL once it answers at all."""
+    port = port or free_port()
     # A file, not a pipe: a pipe nobody reads fills up and blocks the service the moment it logs a lot.
     with tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log") as log:
         process = subprocess.Popen(

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import psutil
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 class PartFailedError(RuntimeError):
     """A part of the stack could not start; says what is wrong and what to do."""

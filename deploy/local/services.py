@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import httpx
 
 from deploy.local.part import Part
-from deploy.local.process import spawn
+from deploy.local.process import REPO, spawn
 from deploy.local.settings import StackSettings
-
-REPO = Path(__file__).resolve().parents[2]
+from deploy.local.simulators import provider_environment
 
 
 class ServicePart(Part):
@@ -45,6 +43,7 @@ class ServicePart(Part):
             "CLOCK_CONTROL_FILE": str(self.settings.clock_file),
             f"{prefix}_HOST": "127.0.0.1",
             "LOG_FORMAT": "json",
+            **(provider_environment(self.settings) if self.name == "notification" else {}),
         }
 
     def launch(self) -> None:

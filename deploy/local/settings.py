@@ -31,6 +31,18 @@ class Ports:
     def kafka_controller(self) -> int:
         return self.base + 1093
 
+    @property
+    def smtp_sink(self) -> int:
+        return self.base + 25
+
+    @property
+    def sms_gateway(self) -> int:
+        return self.base + 26
+
+    @property
+    def smtp_sink_http(self) -> int:
+        return self.base + 27
+
 
 class StackSettings(BaseSettings):
     """The local stack (`make up`, and the test stack of `make test`)."""

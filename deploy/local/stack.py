@@ -14,6 +14,7 @@ from deploy.local.postgres import PostgresPart
 from deploy.local.process import PartFailedError, port_in_use, port_owner
 from deploy.local.services import ServicePart
 from deploy.local.settings import SERVICES, StackSettings
+from deploy.local.simulators import simulators
 from shared.identity.keys import ensure_signing_key
 from shared.kafka.topics import ensure_topics
 from shared.rules.publish import SHIPPED_RULES, RulesInvalidError, documents_from_folder, publish
@@ -26,10 +27,11 @@ class Stack:
         self.postgres = PostgresPart(settings)
         self.kafka = KafkaPart(settings)
         self.services = [ServicePart(settings, name, self.kafka.address, self.postgres.address) for name in SERVICES]
+        self.simulators = simulators(settings)
 
     @property
     def parts(self) -> list[Part]:
-        return [self.postgres, self.kafka, *self.services]
+        return [self.postgres, self.kafka, *self.simulators, *self.services]
 
     def select(self, infrastructure_only: bool) -> list[Part]:
         return [self.postgres, self.kafka] if infrastructure_only else self.parts
@@ -53,7 +55,9 @@ class Stack:
             print(f"  identity: staff signing key created in {self.settings.identity}", flush=True)
         if services and write_demo_tokens(self.settings.identity, self.settings.demo_tokens):
             print(f"  identity: demo staff tokens written to {self.settings.demo_tokens}", flush=True)
-        # The services depend only on the two above, not on each other: they start side by side.
+        # The services depend only on the two above (and notification on the simulated providers), not on each
+        # other: they start side by side.
+        self._start([part for part in parts if part in self.simulators])
         self._start(services)
         self.write_env_file(parts)
 
@@ -118,6 +122,9 @@ class Stack:
             "IDENTITY_JWKS": str(self.settings.identity / "jwks.json"),
             "CLOCK_CONTROL_FILE": str(self.settings.clock_file),
         }
+        for simulator in self.simulators:
+            if simulator in parts:  # where tests read what the applicants received
+                env[f"{simulator.name.upper().replace('-', '_')}_MESSAGES_URL"] = simulator.messages_url
         for service in self.services:
             prefix = service.name.upper()
             env[f"{prefix}_DATABASE_URL"] = with_database(self.postgres.address, f"lienthong_{service.name}")

@@ -29,6 +29,9 @@ class Applicant(Command):
     address: PostalAddress | None = None
     notify_by: Literal["sms", "email", "both"] = "sms"
     language: Literal["vi", "en"] = "vi"
+    optional_messages: bool = Field(
+        True, description="False: only the messages the applicant cannot opt out of (acceptance, results...)."
+    )
 
     @field_validator("personal_id")
     @classmethod

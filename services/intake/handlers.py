@@ -188,7 +188,7 @@ async def _register(
         contact = contacts.ContactRecorded(
             applicant_kind=applicant.kind, full_name=applicant.full_name, phone=applicant.phone, email=applicant.email,
             postal_address=applicant.address, notify_by=applicant.notify_by, language=applicant.language,
-            recorded_at=now,
+            optional_messages=applicant.optional_messages, recorded_at=now,
         )  # fmt: skip
         await _publish(ctx, conn, row, contact, contacts.TOPIC)
         if command.channel is IntakeChannel.ONLINE:

@@ -1,8 +1,10 @@
+from datetime import time
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.notification.domain import Limits
 from shared.settings import ServiceSettings
 
 
@@ -53,3 +55,44 @@ class NotificationSettings(ServiceSettings):
     sms_unaccented: bool = Field(
         True, description="Send Vietnamese SMS without diacritics (plain ASCII: 160 characters per SMS, not 70)."
     )
+    public_url: str = Field(
+        "http://127.0.0.1:8003", description="Address applicants reach notification at: the survey links use it."
+    )
+    survey_key: SecretStr | None = Field(
+        None,
+        description="Key that signs the survey links (HMAC-SHA256); by default one is made once and kept in the "
+        "service's database.",
+    )
+    quiet_hours: str = Field(
+        "21:00-07:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        description="Local hours when optional messages wait (they are queued, never dropped).",
+    )  # fmt: skip
+    sms_per_hour: int = Field(5, ge=1, description="At most this many SMS to one number in an hour; more wait.")
+    retry_delays_s: str = Field(
+        "10,60,300,1800",
+        description="Waits before each retry of a temporary or technical failure, in seconds; their count bounds "
+        "the retries.",
+    )
+    stuck_send_s: float = Field(
+        120, gt=0, description="A send still in flight after this long is taken for dead and sent again."
+    )
+    receipt_timeout_s: float = Field(
+        72 * 3600, gt=0, description="An SMS accepted but without a delivery receipt after this long is a failure."
+    )
+    sender_interval_s: float = Field(1.0, gt=0, le=60, description="How often the sender looks for messages to send.")
+
+    @field_validator("retry_delays_s")
+    @classmethod
+    def _delays_are_seconds(cls, value: str) -> str:
+        if not all(part.strip().replace(".", "", 1).isdigit() for part in value.split(",")):
+            raise ValueError("give the waits in seconds, separated by commas: 10,60,300")
+        return value
+
+    def limits(self) -> Limits:
+        start, end = self.quiet_hours.split("-")
+        return Limits(
+            quiet_from=time.fromisoformat(start),
+            quiet_until=time.fromisoformat(end),
+            sms_per_hour=self.sms_per_hour,
+            retry_delays_s=tuple(float(s) for s in self.retry_delays_s.split(",") if s.strip()),
+        )

@@ -21,7 +21,8 @@ from shared.rules.publish import documents_from_folder, publish
 from shared.settings import KafkaSettings
 from tests.conftest import create_database, drop_database
 from tests.processes import KillableProcess, free_port, wait_for
-from tests.support.routing import Dossier, RoutingDriver, driving
+from tests.support.driver import ROUTING, Dossier, driving
+from tests.support.routing import RoutingDriver
 
 DOSSIERS = 150
 KILLS = 3
@@ -63,7 +64,7 @@ async def test_a_killed_routing_loses_and_doubles_no_step(
            "IDENTITY_JWKS": str(tmp_path / "identity" / "jwks.json"), "LOG_FORMAT": "json"}  # fmt: skip
     routing = KillableProcess("routing", ["-m", "services.routing"], env, tmp_path / "routing.log")
     try:
-        async with driving(f"http://127.0.0.1:{port}", tmp_path, kafka_settings) as driver:
+        async with driving(RoutingDriver, f"http://127.0.0.1:{port}", tmp_path, kafka_settings, ROUTING) as driver:
             auth = driver.token(OFFICE)  # creates the key whose JWKS routing reads
             routing.start()
             await asyncio.to_thread(wait_for, f"http://127.0.0.1:{port}/readyz")

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from shared.settings import KafkaSettings
-from tests.support.routing import RoutingDriver, driving
+from tests.support.driver import ROUTING, driving
+from tests.support.routing import RoutingDriver
 from tests.support.services import service_under_test
 
 FAST_TIMERS = {"ROUTING_SCHEDULER_INTERVAL_S": "0.2", "ROUTING_ACCOUNTABILITY_REFRESH_S": "1"}
@@ -27,5 +28,5 @@ def routing(
 @pytest.fixture
 async def driver(routing: tuple[str, Path], kafka_settings: KafkaSettings) -> AsyncIterator[RoutingDriver]:
     base, home = routing
-    async with driving(base, home, kafka_settings) as driver:
+    async with driving(RoutingDriver, base, home, kafka_settings, ROUTING) as driver:
         yield driver

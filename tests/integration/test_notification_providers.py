@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -35,27 +33,16 @@ from services.notification.templates import RenderedEmail, default_templates
 from shared.events.catalogue.contacts import ContactRecorded
 from shared.events.examples import DOSSIER_CODE, examples
 from tests.infrastructure import REPO
+from tests.processes import free_low_port
 
 SLOW_S = 1.5  # the slow magic number answers after this; the clients give up after TIMEOUT_S
 TIMEOUT_S = 0.5
 PHONE = "0912345678"
 
 
-def free_port() -> int:
-    """A free port below the ephemeral range, away from the shared test stack's."""
-    for port in random.sample(range(26000, 27000), 1000):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 26000-26999")
-
-
 @asynccontextmanager
 async def serving(app: FastAPI) -> AsyncIterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_low_port(), log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "the server stopped while starting"
@@ -255,7 +242,7 @@ async def test_the_gateways_configured_in_the_settings(gateway_url: str, simulat
 
 @pytest.fixture(scope="module")
 async def sink() -> AsyncIterator[tuple[int, smtp_sink.Sink]]:
-    port = free_port()
+    port = free_low_port()
     async with smtp_sink.smtp_sink("127.0.0.1", port) as received:
         yield port, received
 
@@ -318,7 +305,7 @@ async def test_refused_recipients_give_their_outcomes(
 
 async def test_an_unreachable_relay_is_a_technical_failure_that_sent_nothing() -> None:
     registry = CollectorRegistry()
-    result = await email_client(free_port(), registry).send_email(uuid4(), "lan@example.org", acceptance_email())
+    result = await email_client(free_low_port(), registry).send_email(uuid4(), "lan@example.org", acceptance_email())
     assert (result.outcome, result.failure_code, result.uncertain) == (
         SendOutcome.TECHNICAL_FAILURE, "smtp-connect", False,
     )  # fmt: skip
@@ -331,7 +318,7 @@ async def test_an_unreachable_relay_is_a_technical_failure_that_sent_nothing() -
 
 @pytest.fixture
 def commands() -> Iterator[dict[str, int]]:
-    ports = {name: free_port() for name in ("sms", "smtp", "sink_http")}
+    ports = {name: free_low_port() for name in ("sms", "smtp", "sink_http")}
     started = [
         [sys.executable, "-m", "services.notification.simulators.sms_gateway", "--port", str(ports["sms"])],
         [sys.executable, "-m", "services.notification.simulators.smtp_sink",

@@ -14,8 +14,9 @@ from shared.events.catalogue.common import DocumentRef, Via
 from shared.events.catalogue.notification import SurveyAnswered
 from shared.events.envelope import Envelope
 from shared.settings import KafkaSettings
+from tests.support.driver import NOTIFICATION, Dossier
 from tests.support.messaging import eventually
-from tests.support.routing import CALENDAR, NOTIFICATION, Dossier, RoutingDriver
+from tests.support.routing import CALENDAR, RoutingDriver
 
 DESK, JUSTICE, COMMITTEE = "H29.103.1", "H29.103.2", "H29.103"
 RESULT = {"decision": "granted", "documents": [{"code": "birth_certificate", "title": "Giấy khai sinh"}]}

@@ -12,7 +12,8 @@ from shared.events.catalogue import intake
 from shared.events.catalogue.common import Actor, DocumentRef, StaffRole, Via
 from shared.events.envelope import Envelope
 from shared.events.examples import examples
-from tests.support.routing import AGENCIES, POSTAL, RoutingDriver
+from tests.support.driver import POSTAL
+from tests.support.routing import AGENCIES, RoutingDriver
 from tests.support.services import schemathesis_run
 
 DESK = "H29.101.1"  # Sài Gòn ward: its one-stop desk, and below the agencies its routes resolve to

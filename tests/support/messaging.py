@@ -50,13 +50,15 @@ def unique(prefix: str) -> str:
     return f"{prefix}.{uuid.uuid4().hex[:10]}"
 
 
-def envelope(event_type: str, dossier_id: str, seq: int, data: dict[str, Any] | None = None) -> Envelope:
+def envelope(
+    event_type: str, dossier_id: str, seq: int, data: dict[str, Any] | None = None, subject: str | None = None
+) -> Envelope:
     return Envelope(
         id=str(uuid.uuid4()),
         source=source_of("test"),
         type=event_type,
         time=datetime.now(UTC),
-        subject=f"TEST-{dossier_id[:6]}",
+        subject=subject or f"TEST-{dossier_id[:6]}",
         dataschema=dataschema_of(event_type, 1),
         dossierid=dossier_id,
         dossierseq=seq,

@@ -23,7 +23,7 @@ from tests.processes import running_service, wait_for
 @contextlib.contextmanager
 def service_under_test(
     name: str, infrastructure_env: dict[str, str], server_database_url: str, home: Path,
-    clock: dict[str, Any] | None = None, extra_env: dict[str, str] | None = None,
+    clock: dict[str, Any] | None = None, extra_env: dict[str, str] | None = None, port: int | None = None,
 ) -> Iterator[str]:  # fmt: skip
     """Yields the service's base URL once it is ready; the database is dropped afterwards."""
     kafka = KafkaSettings(bootstrap_servers=infrastructure_env["KAFKA_BOOTSTRAP_SERVERS"])
@@ -39,7 +39,7 @@ def service_under_test(
         **(extra_env or {}),
     }
     try:
-        with running_service(name, env) as base:
+        with running_service(name, env, port) as base:
             wait_for(f"{base}/readyz")
             yield base
     finally:

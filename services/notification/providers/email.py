@@ -12,8 +12,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import EmailPolicy
+from email.utils import format_datetime, parseaddr
 from typing import Literal
 from uuid import UUID
 
@@ -26,6 +28,26 @@ from services.notification.templates import RenderedEmail
 from shared.clock import Clock, SystemClock
 
 log = structlog.get_logger(__name__)
+
+
+class _SmtpKeepingSpaces(EmailPolicy):
+    """SMTP's policy, except for a non-ASCII Subject. CPython before 3.15 folds a long one into encoded words
+    that lose the space between them (gh-144156: "trả kết" reads "trảkết"); the older `email.header.Header`
+    encoder keeps the space inside the next encoded word."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() == "subject" and not str(value).isascii():
+            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
+            return f"{name}: {encoded}{self.linesep}"
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() == "subject" and not str(value).isascii():
+            return self.fold(name, value).encode("ascii")
+        return bytes(super().fold_binary(name, value))
+
+
+SMTP_POLICY = _SmtpKeepingSpaces(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -97,7 +119,9 @@ class EmailClient:
         outcome, code, uncertain = SendOutcome.TECHNICAL_FAILURE, None, False
         try:
             await aiosmtplib.send(
-                message,
+                message.as_bytes(policy=SMTP_POLICY),
+                sender=parseaddr(config.sender)[1],
+                recipients=[recipient],
                 hostname=config.host,
                 port=config.port,
                 username=config.username,

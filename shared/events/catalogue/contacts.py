@@ -49,6 +49,11 @@ class ContactRecorded(EventData):
     )
     notify_by: Literal["sms", "email", "both"] = Field(description="How the applicant wants to be notified.")
     language: Literal["vi", "en"] = Field("vi", description="The language of notifications.")
+    optional_messages: bool = Field(
+        True,
+        description="False when the applicant opted out of optional messages (transfers between agencies, "
+        "dispatch...); never of acceptance, refusal, supplement request, apology or result.",
+    )
     recorded_at: Instant = Field(description="When the contact data was recorded or last corrected.")
 
     @model_validator(mode="after")

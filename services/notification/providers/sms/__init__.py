@@ -83,8 +83,9 @@ def national_number(phone: str) -> str:
     raise SmsRejectedError(SendOutcome.PERMANENT_FAILURE, "not-a-vietnamese-mobile-number")
 
 
-# Errors raised before any byte of the request left: the provider certainly did not get the message.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Errors raised before the request could reach the provider whole: it certainly did not get the message. A local
+# protocol error is a request our side could not even write (an invalid header, say).
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.LocalProtocolError)
 
 
 class SmsClient(ABC):

@@ -86,7 +86,9 @@ class OttSmsClient(SmsClient):
     async def try_send_sms(self, request: SmsRequest) -> str:
         response = await self.http.post(
             "/v2/messages",
-            headers={"Authorization": f"Bearer {self.api_key}", "Idempotency-Key": request.idempotency_key},
+            # No key configured (the local simulator): no Authorization header, rather than an invalid `Bearer `.
+            headers={"Idempotency-Key": request.idempotency_key}
+            | ({"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}),
             json={
                 "to": "+84" + national_number(request.phone),
                 "channels": ["sms"],

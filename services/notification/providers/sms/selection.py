@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -72,10 +72,19 @@ class SmsProviders:
         keys = {id(gateway): self._rng.random() ** (1 / gateway.weight) for gateway in awake}
         return [gateway.client for gateway in sorted(awake, key=lambda g: -keys[id(g)])]
 
-    async def send_sms(self, request: SmsRequest) -> SendResult:
-        """Send through the first gateway that takes it; the result of the last one tried otherwise."""
+    async def send_sms(
+        self, request: SmsRequest, only: str | None = None, before_each: Callable[[str], Awaitable[None]] | None = None
+    ) -> SendResult:
+        """Send through the first gateway that takes it; the result of the last one tried otherwise. `only` names
+        the gateway of an uncertain earlier try: it alone can recognise the idempotency key. `before_each` hears the
+        name of each gateway before it is called, so that a caller can record where a send may have gone."""
         result: SendResult | None = None
-        for client in self.order():
+        clients = self.order()
+        if only is not None:
+            clients = [c for c in clients if c.name == only] or clients
+        for client in clients:
+            if before_each is not None:
+                await before_each(client.name)
             result = await client.send_sms(request)
             self._record(client, result)
             if result.outcome not in _FAIL_OVER or result.uncertain:
