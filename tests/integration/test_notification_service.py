@@ -44,7 +44,7 @@ def stack(
 @pytest.fixture
 async def driver(stack: NotificationStack, kafka_settings: KafkaSettings) -> AsyncIterator[NotificationDriver]:
     async with driving(NotificationDriver, stack.base, stack.home, kafka_settings, NOTIFICATION) as driver:
-        driver.gateway, driver.sink = stack.gateway, stack.sink
+        driver.gateway, driver.sink = stack.providers.gateway, stack.providers.sink
         driver.set_clock(DAYTIME)
         yield driver
 
@@ -233,6 +233,23 @@ async def test_the_survey_is_answered_once_and_published(driver: NotificationDri
     answered = (await driver.events(dossier, "survey.answered"))[-1].data or {}
     assert (answered["rating"], answered["dissatisfied"], answered["levels"]) == (1, True, 3)
     assert "comment" not in answered, "free text stays in notification: it may hold personal data"
+
+
+async def test_staff_preview_a_template_with_the_catalogue_example(driver: NotificationDriver) -> None:
+    staff = driver.token("H29.101.1", "reception")
+    listed = (await driver.http.get("/templates", headers=staff)).json()
+    assert {t["event_type"] for t in listed} == set(TOLD)
+    assert {t["event_type"] for t in listed if t["mandatory"]} >= {
+        "dossier.accepted", "dossier.refused", "dossier.supplement-requested", "dossier.apology-issued",
+        "dossier.result-ready",
+    }, "never optional (domain.md)"  # fmt: skip
+    body = {"event_type": "dossier.refused", "channel": "sms", "language": "vi", "unaccented": True}
+    preview = (await driver.http.post("/templates/preview", json=body, headers=staff)).json()
+    assert preview["text"].isascii()
+    assert "H29.101.1-261202-0001" in preview["text"]
+    assert (await driver.http.post("/templates/preview", json=body)).status_code == 401
+    missing = {**body, "event_type": "dossier.near-due"}
+    assert (await driver.http.post("/templates/preview", json=missing, headers=staff)).status_code == 404
 
 
 async def test_schemathesis_finds_no_server_error(driver: NotificationDriver) -> None:

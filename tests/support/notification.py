@@ -24,26 +24,22 @@ SIMULATORS = "services.notification.simulators"
 
 
 @dataclass(frozen=True)
-class NotificationStack:
-    base: str
-    home: Path
+class Providers:
     gateway: str  # the SMS gateway simulator's base URL
     sink: str  # the SMTP sink's HTTP address
-    env: dict[str, str]
+    env: dict[str, str]  # what points notification (on `port`) at them
 
 
 @contextlib.contextmanager
-def notification_stack(
-    infrastructure_env: dict[str, str], server_database_url: str, home: Path, extra_env: dict[str, str] | None = None
-) -> Iterator[NotificationStack]:
-    port, gateway_port, smtp_port, sink_port = (free_low_port() for _ in range(4))
-    env = {**os.environ, **infrastructure_env}
+def simulated_providers(home: Path, port: int) -> Iterator[Providers]:
+    """The two simulators as processes, the gateway's delivery reports posted to notification on `port`."""
+    gateway_port, smtp_port, sink_port = (free_low_port() for _ in range(3))
     gateway = KillableProcess("sms-gateway", [
         "-m", f"{SIMULATORS}.sms_gateway", "--port", str(gateway_port), "--receipt-delay-s", "0.2", "--slow-s", "3",
-        "--callback-url", f"http://127.0.0.1:{port}/receipts"], env, home / "sms-gateway.log")  # fmt: skip
-    sink = KillableProcess("smtp-sink", ["-m", f"{SIMULATORS}.smtp_sink", "--smtp-port", str(smtp_port),
-                                         "--http-port", str(sink_port)], env, home / "smtp-sink.log")  # fmt: skip
-    service_env = {
+        "--callback-url", f"http://127.0.0.1:{port}/receipts"], dict(os.environ), home / "sms-gateway.log")  # fmt: skip
+    sink_args = ["-m", f"{SIMULATORS}.smtp_sink", "--smtp-port", str(smtp_port), "--http-port", str(sink_port)]
+    sink = KillableProcess("smtp-sink", sink_args, dict(os.environ), home / "smtp-sink.log")
+    env = {
         "NOTIFICATION_SMTP_PORT": str(smtp_port),
         "NOTIFICATION_SMS_BRANDNAME_URL": f"http://127.0.0.1:{gateway_port}/brandname",
         "NOTIFICATION_SMS_OTT_URL": f"http://127.0.0.1:{gateway_port}/ott",
@@ -52,22 +48,35 @@ def notification_stack(
         "NOTIFICATION_SMS_TIMEOUT_S": "1",
         "NOTIFICATION_RETRY_DELAYS_S": "0.5,0.5",
         "NOTIFICATION_STUCK_SEND_S": "3",
-        **(extra_env or {}),
     }
     for simulator in (gateway, sink):
         simulator.start()
     try:
         wait_for(f"http://127.0.0.1:{gateway_port}/_sim/messages")
         wait_for(f"http://127.0.0.1:{sink_port}/messages")
-        with service_under_test(
-            "notification", infrastructure_env, server_database_url, home, extra_env=service_env, port=port
-        ) as base:
-            yield NotificationStack(
-                base, home, f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{sink_port}", service_env
-            )
+        yield Providers(f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{sink_port}", env)
     finally:
         for simulator in (gateway, sink):
             simulator.stop()
+
+
+@dataclass(frozen=True)
+class NotificationStack:
+    base: str
+    home: Path
+    providers: Providers
+
+
+@contextlib.contextmanager
+def notification_stack(
+    infrastructure_env: dict[str, str], server_database_url: str, home: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[NotificationStack]:
+    port = free_low_port()
+    with simulated_providers(home, port) as providers, service_under_test(
+        "notification", infrastructure_env, server_database_url, home, extra_env=providers.env | (extra_env or {}),
+        port=port,
+    ) as base:  # fmt: skip
+        yield NotificationStack(base, home, providers)
 
 
 class NotificationDriver(ServiceDriver):
