@@ -19,7 +19,8 @@ import pytest
 from tests.infrastructure import REPO
 
 SERVICES = ["intake", "routing", "notification", "postal"]
-PARTS = ["postgres", "kafka", *SERVICES]
+SIMULATORS = ["sms-gateway", "smtp-sink"]  # the outside world notification talks to
+PARTS = ["postgres", "kafka", *SIMULATORS, *SERVICES]
 
 
 class StackCommand:
@@ -75,6 +76,8 @@ def test_up_brings_every_part_to_ready_and_writes_the_addresses(stack: StackComm
         assert env[f"{service.upper()}_URL"] == f"http://127.0.0.1:{18000 + n}"
         assert httpx.get(f"{env[f'{service.upper()}_URL']}/readyz", timeout=5).status_code == 200
         assert env[f"{service.upper()}_DATABASE_URL"].endswith(f"/lienthong_{service}")
+    for simulator in SIMULATORS:  # what the applicants received, for whoever checks
+        assert httpx.get(env[f"{simulator.upper().replace('-', '_')}_MESSAGES_URL"], timeout=5).status_code == 200
     assert {row["state"] for row in stack.status().values()} == {"up"}
 
 
