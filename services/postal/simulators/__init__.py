@@ -1,0 +1,1 @@
+"""The outside parties postal deals with, simulated for tests and the local stack: the carrier."""
