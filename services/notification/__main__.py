@@ -8,6 +8,7 @@ from services.notification.sender import SenderWorker
 from services.notification.settings import NotificationSettings
 from shared.consumer import CONSUMER_MIGRATIONS
 from shared.consumer.runner import ConsumerRunner
+from shared.contacts import CONTACTS_MIGRATIONS
 from shared.db import MigrationSource
 from shared.outbox import OUTBOX_MIGRATIONS
 from shared.service import ServiceRuntime, relay_worker, serve
@@ -28,7 +29,7 @@ def sender(runtime: ServiceRuntime) -> SenderWorker:
 if __name__ == "__main__":
     serve(
         SETTINGS,
-        migrations=[OUTBOX_MIGRATIONS, CONSUMER_MIGRATIONS, NOTIFICATION_MIGRATIONS],
+        migrations=[OUTBOX_MIGRATIONS, CONSUMER_MIGRATIONS, CONTACTS_MIGRATIONS, NOTIFICATION_MIGRATIONS],
         workers=[relay_worker, consumer, sender],
         routers=[receipts_router, surveys_router, templates_router],
         title="lienthong notification",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from services.notification import handlers
 from services.notification.handlers import NotificationContext
 from shared.consumer.runner import ConsumerRunner, Handler
+from shared.contacts import knows_contact, record_contact
 from shared.db import Connection
 from shared.events.catalogue import contacts, intake, postal, routing, spec_for
 from shared.events.envelope import Envelope
@@ -24,11 +25,11 @@ def notification_consumer(runtime: ServiceRuntime, ctx: NotificationContext) -> 
     async def erase(conn: Connection, dossier_id: str) -> None:
         await handlers.erase_contact(ctx, conn, dossier_id)
 
-    told = {event_type: Handler(notify, ready=handlers.knows_contact) for event_type in ctx.templates.event_types()}
+    told = {event_type: Handler(notify, ready=knows_contact) for event_type in ctx.templates.event_types()}
     return ConsumerRunner(
         group=GROUP,
         topics=TOPICS,
-        handlers={**told, "contact.recorded": Handler(handlers.record_contact)},
+        handlers={**told, "contact.recorded": Handler(record_contact)},
         pool=runtime.pool,
         kafka=runtime.settings.kafka,
         registry=runtime.registry,

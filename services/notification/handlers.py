@@ -26,7 +26,9 @@ from services.notification.domain import (
 from services.notification.providers import SendResult
 from services.notification.providers.sms import DeliveryReceipt, ReceiptStatus
 from services.notification.templates import RenderedEmail, RenderedSms, Templates
+from shared import contacts
 from shared.clock import Clock
+from shared.contacts import contact_of
 from shared.db import Connection
 from shared.events.catalogue import notification, spec_for
 from shared.events.catalogue.base import EventData
@@ -53,19 +55,10 @@ class NotificationContext:
         return surveys.SurveyLinks(await surveys.survey_key(conn, self.survey_key), self.public_url)
 
 
-async def record_contact(conn: Connection, envelope: Envelope) -> None:
-    await store.save_contact(conn, uuid.UUID(envelope.dossierid), ContactRecorded.model_validate(envelope.data))
-
-
-async def knows_contact(conn: Connection, envelope: Envelope) -> bool:
-    """A message waits for the dossier's contact record: the contacts topic has no order with the others."""
-    return await store.contact_of(conn, uuid.UUID(envelope.dossierid)) is not None
-
-
 async def notify(ctx: NotificationContext, conn: Connection, envelope: Envelope) -> None:
     """The messages a lifecycle event owes the applicant, one record per channel, written once whatever the
     redeliveries (the record's id comes from the event, the channel and the recipient)."""
-    found = await store.contact_of(conn, uuid.UUID(envelope.dossierid))
+    found = await contact_of(conn, uuid.UUID(envelope.dossierid))
     assert found is not None  # the runner waited for knows_contact
     contact, template = found.record, ctx.templates.template_for(envelope.type)
     if contact is None or not (template.mandatory or contact.optional_messages):
@@ -121,7 +114,8 @@ def _dossier(source: Envelope | store.NotificationRow) -> str:
 
 
 async def erase_contact(ctx: NotificationContext, conn: Connection, dossier_id: str) -> None:
-    await store.erase_contact(conn, uuid.UUID(dossier_id), ctx.clock.now())
+    await contacts.erase_contact(conn, uuid.UUID(dossier_id), ctx.clock.now())
+    await store.erase_notifications(conn, uuid.UUID(dossier_id))
 
 
 async def record_send(
@@ -169,7 +163,7 @@ async def record_receipt(ctx: NotificationContext, conn: Connection, receipt: De
 
 async def fall_back(ctx: NotificationContext, conn: Connection, row: store.NotificationRow) -> None:
     """An SMS that cannot reach the applicant goes by email, when there is an address."""
-    found = await store.contact_of(conn, row.dossier_id)
+    found = await contact_of(conn, row.dossier_id)
     contact = found.record if found else None
     email = fallback_email(contact, row.channel)
     if email is not None and contact is not None:

@@ -9,27 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.db import Connection
-from shared.events.catalogue.contacts import ContactRecorded
 
 
-async def save_contact(conn: Connection, dossier_id: uuid.UUID, contact: ContactRecorded) -> None:
-    """The latest record wins; a record older than the one kept (a replay of the topic) changes nothing."""
-    await conn.execute(
-        """INSERT INTO contacts (dossier_id, record, recorded_at) VALUES ($1, $2, $3)
-           ON CONFLICT (dossier_id) DO UPDATE SET record = excluded.record, recorded_at = excluded.recorded_at
-           WHERE contacts.erased_at IS NULL AND contacts.recorded_at <= excluded.recorded_at""",
-        dossier_id, contact.model_dump_json(), contact.recorded_at,
-    )  # fmt: skip
-
-
-async def erase_contact(conn: Connection, dossier_id: uuid.UUID, now: datetime) -> None:
-    """The tombstone: the contact and every copy of it in the dossier's notifications are gone; what was not sent
-    yet will not be."""
-    await conn.execute(
-        """INSERT INTO contacts (dossier_id, record, recorded_at, erased_at) VALUES ($1, NULL, $2, $2)
-           ON CONFLICT (dossier_id) DO UPDATE SET record = NULL, erased_at = $2""",
-        dossier_id, now,
-    )  # fmt: skip
+async def erase_notifications(conn: Connection, dossier_id: uuid.UUID) -> None:
+    """The copies of an erased contact in the dossier's notifications are gone; what was not sent yet will not be."""
     await conn.execute(
         """UPDATE notifications SET recipient = 'erased:' || id, subject = NULL, body_text = '', body_html = NULL,
                   status = CASE WHEN status IN ('created', 'temporary-failure', 'technical-failure')
@@ -41,18 +24,6 @@ async def erase_contact(conn: Connection, dossier_id: uuid.UUID, now: datetime) 
         dossier_id,
     )
     await conn.execute("UPDATE surveys SET comment = NULL WHERE dossier_id = $1", dossier_id)
-
-
-@dataclass(frozen=True)
-class ContactRow:
-    record: ContactRecorded | None  # none once erased
-
-
-async def contact_of(conn: Connection, dossier_id: uuid.UUID) -> ContactRow | None:
-    record = await conn.fetchrow("SELECT record FROM contacts WHERE dossier_id = $1", dossier_id)
-    if record is None:
-        return None
-    return ContactRow(ContactRecorded.model_validate_json(record["record"]) if record["record"] else None)
 
 
 @dataclass(frozen=True)

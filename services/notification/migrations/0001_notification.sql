@@ -1,13 +1,4 @@
--- Notification owns the applicants' contact copies, the notifications and their delivery, and the surveys.
-
--- The latest contact.recorded of each dossier (the contacts topic is compacted). An erased contact keeps its row,
--- emptied, so that the dossier's later events know there is nobody to tell rather than wait for a record.
-CREATE TABLE contacts (
-    dossier_id  uuid        PRIMARY KEY,
-    record      jsonb,                    -- the contact.recorded data; null once erased
-    recorded_at timestamptz NOT NULL,
-    erased_at   timestamptz
-);
+-- Notification owns the notifications and their delivery, and the surveys (its contact copies: shared/contacts).
 
 -- One record per (causing event, channel, recipient), whatever the redeliveries: the unique key is the rule.
 -- The id is the provider call's idempotency key (SMS) or the email's Message-ID.
