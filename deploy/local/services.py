@@ -43,7 +43,7 @@ class ServicePart(Part):
             "CLOCK_CONTROL_FILE": str(self.settings.clock_file),
             f"{prefix}_HOST": "127.0.0.1",
             "LOG_FORMAT": "json",
-            **(provider_environment(self.settings) if self.name == "notification" else {}),
+            **provider_environment(self.settings, self.name),
         }
 
     def launch(self) -> None:

@@ -43,6 +43,10 @@ class Ports:
     def smtp_sink_http(self) -> int:
         return self.base + 27
 
+    @property
+    def carrier(self) -> int:
+        return self.base + 28
+
 
 class StackSettings(BaseSettings):
     """The local stack (`make up`, and the test stack of `make test`)."""

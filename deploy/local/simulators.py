@@ -1,6 +1,7 @@
-"""The outside world a local stack stands in for: an SMS gateway simulator and an SMTP sink, so that `make up` sends
-real SMS and emails over the real protocols to something that keeps them (see `services/notification/simulators/`).
-The notification service of the stack is pointed at them (`provider_environment`)."""
+"""The outside world a local stack stands in for, so that `make up` sends real SMS, emails and carrier orders over
+the real protocols to something that keeps them: an SMS gateway simulator and an SMTP sink (see
+`services/notification/simulators/`) and a carrier (`services/postal/simulators/`). The services of the stack are
+pointed at them (`provider_environment`)."""
 
 from __future__ import annotations
 
@@ -14,15 +15,19 @@ from deploy.local.process import REPO, spawn
 from deploy.local.settings import StackSettings
 
 
-def provider_environment(settings: StackSettings) -> dict[str, str]:
+def provider_environment(settings: StackSettings, service: str) -> dict[str, str]:
+    """What points a service of the stack at the simulators it talks to."""
     ports = settings.ports
     gateway = f"http://127.0.0.1:{ports.sms_gateway}"
     return {
-        "NOTIFICATION_SMTP_PORT": str(ports.smtp_sink),
-        "NOTIFICATION_SMS_BRANDNAME_URL": f"{gateway}/brandname",
-        "NOTIFICATION_SMS_OTT_URL": f"{gateway}/ott",
-        "NOTIFICATION_PUBLIC_URL": f"http://127.0.0.1:{ports.service('notification')}",
-    }
+        "notification": {
+            "NOTIFICATION_SMTP_PORT": str(ports.smtp_sink),
+            "NOTIFICATION_SMS_BRANDNAME_URL": f"{gateway}/brandname",
+            "NOTIFICATION_SMS_OTT_URL": f"{gateway}/ott",
+            "NOTIFICATION_PUBLIC_URL": f"http://127.0.0.1:{ports.service('notification')}",
+        },
+        "postal": {"POSTAL_CARRIER_URL": f"http://127.0.0.1:{ports.carrier}"},
+    }.get(service, {})
 
 
 class SimulatorPart(Part):
@@ -30,7 +35,8 @@ class SimulatorPart(Part):
         """`messages_url` lists what the simulator received: it answers once the simulator is ready."""
         super().__init__(settings)
         self.name = name
-        self.marker = f"services.notification.simulators.{name.replace('-', '_')}"
+        package = "postal" if name == "carrier" else "notification"
+        self.marker = f"services.{package}.simulators.{name.replace('-', '_')}"
         self._port = port
         self.arguments = arguments
         self.messages_url = messages_url
@@ -45,7 +51,8 @@ class SimulatorPart(Part):
 
     def launch(self) -> None:
         command = [sys.executable, "-m", self.marker, *self.arguments]
-        spawn(command, env=dict(os.environ), log_file=self.log_file, pid_file=self.pid_file, cwd=REPO)
+        env = {**os.environ, "CLOCK_CONTROL_FILE": str(self.settings.clock_file)}
+        spawn(command, env=env, log_file=self.log_file, pid_file=self.pid_file, cwd=REPO)
 
     def is_ready(self) -> bool:
         try:
@@ -64,4 +71,9 @@ def simulators(settings: StackSettings) -> list[SimulatorPart]:
         SimulatorPart(settings, "smtp-sink", ports.smtp_sink,
                       ["--smtp-port", str(ports.smtp_sink), "--http-port", str(ports.smtp_sink_http)],
                       f"http://127.0.0.1:{ports.smtp_sink_http}/messages"),
+        # The carrier moves its shipments on the stack's shared clock (CLOCK_CONTROL_FILE, in the environment).
+        SimulatorPart(settings, "carrier", ports.carrier,
+                      ["--port", str(ports.carrier), "--stage-s", "60",
+                       "--callback-url", f"http://127.0.0.1:{ports.service('postal')}/carrier/webhooks"],
+                      f"http://127.0.0.1:{ports.carrier}/_sim/orders"),
     ]  # fmt: skip

@@ -27,3 +27,19 @@ class PostalSettings(ServiceSettings):
         description="YAML table of the fee per shipment, by direction and weight class; unset: the shipped "
         "`deploy/rules/postal-fees.yaml`.",
     )
+    desk_phone: str = Field(
+        "02838200000", description="The phone number the carrier calls at a one-stop desk (illustrative default)."
+    )
+    placer_interval_s: float = Field(1.0, gt=0, le=60, description="How often orders due are placed with the carrier.")
+    order_retry_s: float = Field(
+        5.0, gt=0, description="The first wait before placing an order again after the carrier was down; it doubles."
+    )
+    stuck_order_s: float = Field(
+        60.0, gt=0, description="An order call still in flight after this long is taken for dead and placed again."
+    )
+    reconcile_after_s: float = Field(
+        900.0, gt=0, description="A placed shipment the carrier said nothing of for this long is tracked by polling."
+    )
+    stale_after_s: float = Field(
+        86400.0, gt=0, description="A shipment with no news for this long counts as stale (metric and alert)."
+    )

@@ -19,7 +19,7 @@ import pytest
 from tests.infrastructure import REPO
 
 SERVICES = ["intake", "routing", "notification", "postal"]
-SIMULATORS = ["sms-gateway", "smtp-sink"]  # the outside world notification talks to
+SIMULATORS = ["sms-gateway", "smtp-sink", "carrier"]  # the outside world notification and postal talk to
 PARTS = ["postgres", "kafka", *SIMULATORS, *SERVICES]
 
 
