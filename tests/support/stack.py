@@ -1,0 +1,47 @@
+"""A whole local stack under test (`python -m deploy.local`), in a folder and on ports of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.infrastructure import REPO
+
+
+class StackCommand:
+    def __init__(self, home: Path, port_base: int) -> None:
+        self.home = home
+        self.port_base = port_base
+        # The stack under test must not inherit the suite's own broker and database.
+        inherited = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+        self.env = {
+            **inherited,
+            "LIENTHONG_HOME": str(home),
+            "LIENTHONG_PORT_BASE": str(port_base),
+            "LIENTHONG_PROFILE": "test",
+            # As in a shell that sourced another stack's stack.env: this stack must not follow it.
+            "INTAKE_DATABASE_URL": "postgresql://lienthong@127.0.0.1:1/lienthong_intake",
+        }
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "deploy.local", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def status(self) -> dict[str, dict[str, str]]:
+        result = self("status", "--json")
+        assert result.returncode == 0, result.stderr
+        return {row["part"]: row for row in json.loads(result.stdout)}
+
+    def env_file(self) -> dict[str, str]:
+        lines = (self.home / "stack.env").read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
