@@ -6,46 +6,21 @@ each step by SMS and email; public tracking follows it to status 10."""
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.infrastructure import REPO
 from tests.support.messaging import eventually
-from tests.support.stack import StackCommand
+from tests.support.stack import StackCommand, demo_token
 
 DESK, JUSTICE, COMMITTEE = "H29.101.1", "H29.101.2", "H29.101"
-# Wednesday 2 December 2026, 09:00 in Vietnam, running: working hours, outside the quiet hours.
-MORNING = "2026-12-02T09:00:00+07:00"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
-    command = StackCommand(tmp_path_factory.mktemp("e2e") / "home", port_base=24000)
-    started = command("up")
-    assert started.returncode == 0, started.stdout + started.stderr
-    clock = {**command.env, "CLOCK_CONTROL_FILE": str(command.home / "clock.json")}
-    lienthong = str(REPO / ".venv" / "bin" / "lienthong")
-    subprocess.run([lienthong, "clock", "set", MORNING], cwd=REPO, env=clock, check=True, capture_output=True)
-    yield command
-    command("down")
-
-
-def token(stack: StackCommand, agency: str, role: str) -> dict[str, str]:
-    demo = json.loads((stack.home / "demo-tokens.json").read_text())
-    found = next(t["token"] for t in demo["tokens"] if t["agency"] == agency and t["role"] == role)
-    return {"Authorization": f"Bearer {found}"}
 
 
 async def test_a_counter_dossier_from_the_desk_to_the_applicant_and_back(stack: StackCommand) -> None:
     env = stack.env_file()
     intake, routing = env["INTAKE_URL"], env["ROUTING_URL"]
-    reception = token(stack, DESK, "reception")
+    reception = demo_token(stack, DESK, "reception")
     async with httpx.AsyncClient(timeout=30) as http:
         documents = [{"code": "declaration"}, {"code": "birth_certificate_medical"}]
         applicant = {"full_name": "Phạm Thị Dung", "phone": "0987654321", "email": "dung@example.org",
@@ -58,7 +33,7 @@ async def test_a_counter_dossier_from_the_desk_to_the_applicant_and_back(stack: 
 
         async def in_processing() -> bool:
             answer = await http.get(
-                f"{routing}/processing/dossiers/{code}", headers=token(stack, JUSTICE, "processing")
+                f"{routing}/processing/dossiers/{code}", headers=demo_token(stack, JUSTICE, "processing")
             )
             return answer.status_code == 200
 
@@ -67,7 +42,7 @@ async def test_a_counter_dossier_from_the_desk_to_the_applicant_and_back(stack: 
         for step, agency, result in [("register", JUSTICE, None), ("sign", COMMITTEE, certificate)]:
             done = await http.post(f"{routing}/processing/dossiers/{code}/steps/{step}/complete",
                                    json={"note": "Xong", **({"result": result} if result else {})},
-                                   headers=token(stack, agency, "processing"))  # fmt: skip
+                                   headers=demo_token(stack, agency, "processing"))  # fmt: skip
             assert done.status_code == 200, done.text
 
         async def status(expected: int) -> bool:

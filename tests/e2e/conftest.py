@@ -1,0 +1,27 @@
+"""The end-to-end tier's stack: the whole system of `make up`, started once for the tier in a folder of its own
+(ports from 24000), its shared clock set to a working morning outside the quiet hours."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.infrastructure import REPO
+from tests.support.stack import StackCommand
+
+# Wednesday 2 December 2026, 09:00 in Vietnam, running.
+MORNING = "2026-12-02T09:00:00+07:00"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
+    command = StackCommand(tmp_path_factory.mktemp("e2e") / "home", port_base=24000)
+    started = command("up")
+    assert started.returncode == 0, started.stdout + started.stderr
+    clock = {**command.env, "CLOCK_CONTROL_FILE": str(command.home / "clock.json")}
+    lienthong = str(REPO / ".venv" / "bin" / "lienthong")
+    subprocess.run([lienthong, "clock", "set", MORNING], cwd=REPO, env=clock, check=True, capture_output=True)
+    yield command
+    command("down")
