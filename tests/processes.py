@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -80,6 +81,18 @@ class KillableProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(20)
+
+
+async def kill_and_restart(
+    process: KillableProcess, kills: int, between_s: tuple[float, float], down_s: tuple[float, float], seed: int = 2026
+) -> None:
+    """`kills` times: wait a random moment, SIGKILL the process, start it again a random moment later."""
+    rng = random.Random(seed)
+    for _ in range(kills):
+        await asyncio.sleep(rng.uniform(*between_s))
+        process.kill()
+        await asyncio.sleep(rng.uniform(*down_s))
+        process.start()
 
 
 @contextmanager

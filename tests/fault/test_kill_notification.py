@@ -18,22 +18,13 @@ import pytest
 from shared.events.examples import examples
 from shared.settings import KafkaSettings
 from tests.conftest import create_database, drop_database
-from tests.processes import KillableProcess, free_low_port, wait_for
+from tests.processes import KillableProcess, free_low_port, kill_and_restart, wait_for
 from tests.support.driver import NOTIFICATION, ROUTING, Dossier, driving
 from tests.support.messaging import eventually
 from tests.support.notification import NotificationDriver, simulated_providers
 
 DOSSIERS = 60
 KILLS = 4
-
-
-async def chaos(notification: KillableProcess) -> None:
-    rng = random.Random(2026)
-    for _ in range(KILLS):
-        await asyncio.sleep(rng.uniform(0.3, 1.5))
-        notification.kill()
-        await asyncio.sleep(rng.uniform(0.2, 1.0))
-        notification.start()
 
 
 async def test_a_killed_notification_sends_no_sms_twice_and_counts_its_uncertain_emails(
@@ -55,7 +46,7 @@ async def test_a_killed_notification_sends_no_sms_twice_and_counts_its_uncertain
                     driver.gateway, driver.sink = providers.gateway, providers.sink
                     dossiers = [Dossier(str(uuid.uuid4()), f"H29.101.1-261202-{n:08d}", "H29.101.1")
                                 for n in random.sample(range(10**8), DOSSIERS)]  # fmt: skip
-                    killing = asyncio.create_task(chaos(notification))
+                    killing = asyncio.create_task(kill_and_restart(notification, KILLS, (0.3, 1.5), (0.2, 1.0)))
                     for dossier in dossiers:
                         await driver.contact(dossier, email=f"{dossier.id[:8]}@example.org", notify_by="both")
                         await driver.publish(dossier, examples()["dossier.result-ready"], ROUTING)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,22 +15,13 @@ import pytest
 
 from shared.settings import KafkaSettings
 from tests.conftest import create_database, drop_database
-from tests.processes import KillableProcess, free_low_port, wait_for
+from tests.processes import KillableProcess, free_low_port, kill_and_restart, wait_for
 from tests.support.driver import POSTAL, driving
 from tests.support.messaging import eventually
 from tests.support.postal import FAST, PostalDriver, carrier_simulator, new_dossier
 
 DOSSIERS = 40
 KILLS = 3
-
-
-async def chaos(postal: KillableProcess) -> None:
-    rng = random.Random(2026)
-    for _ in range(KILLS):
-        await asyncio.sleep(rng.uniform(0.3, 1.2))
-        postal.kill()
-        await asyncio.sleep(rng.uniform(0.2, 0.8))
-        postal.start()
 
 
 async def test_a_killed_postal_places_no_order_twice(
@@ -57,7 +47,7 @@ async def test_a_killed_postal_places_no_order_twice(
                     dossiers = [new_dossier() for _ in range(DOSSIERS)]
                     for dossier in dossiers:
                         await driver.contact(dossier)
-                    killing = asyncio.create_task(chaos(postal))
+                    killing = asyncio.create_task(kill_and_restart(postal, KILLS, (0.3, 1.2), (0.2, 0.8)))
                     for dossier in dossiers:
                         await driver.ask_pickup(dossier)
                     await killing

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from shared.events.envelope import Envelope
 from shared.rules.publish import documents_from_folder, publish
 from shared.settings import KafkaSettings
 from tests.conftest import create_database, drop_database
-from tests.processes import KillableProcess, free_port, wait_for
+from tests.processes import KillableProcess, free_port, kill_and_restart, wait_for
 from tests.support.driver import ROUTING, Dossier, driving
 from tests.support.routing import RoutingDriver
 
@@ -44,15 +43,6 @@ async def complete_review(driver: RoutingDriver, dossier: Dossier, auth: dict[st
         await asyncio.sleep(0.2)
 
 
-async def chaos(routing: KillableProcess) -> None:
-    rng = random.Random(2026)
-    for _ in range(KILLS):
-        await asyncio.sleep(rng.uniform(0.5, 2.5))
-        routing.kill()
-        await asyncio.sleep(rng.uniform(0.2, 1.0))
-        routing.start()
-
-
 async def test_a_killed_routing_loses_and_doubles_no_step(
     server_database_url: str, kafka_settings: KafkaSettings, infrastructure_env: dict[str, str], tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -70,7 +60,7 @@ async def test_a_killed_routing_loses_and_doubles_no_step(
             await asyncio.to_thread(wait_for, f"http://127.0.0.1:{port}/readyz")
             now = datetime.now(UTC)
             dossiers = [await driver.publish_accepted("2.000720", 1, DESK, now) for _ in range(DOSSIERS)]
-            killing = asyncio.create_task(chaos(routing))
+            killing = asyncio.create_task(kill_and_restart(routing, KILLS, (0.5, 2.5), (0.2, 1.0)))
             answers = await asyncio.gather(*(complete_review(driver, d, auth) for d in dossiers))
             await killing
 

@@ -11,14 +11,12 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from prometheus_client import CollectorRegistry
 
@@ -34,24 +32,11 @@ from shared.events.catalogue.contacts import ContactRecorded
 from shared.events.examples import DOSSIER_CODE, examples
 from tests.infrastructure import REPO
 from tests.processes import free_low_port
+from tests.support.serving import serving
 
 SLOW_S = 1.5  # the slow magic number answers after this; the clients give up after TIMEOUT_S
 TIMEOUT_S = 0.5
 PHONE = "0912345678"
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_low_port(), log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the server stopped while starting"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def receiver(received: list[tuple[str, bytes]]) -> FastAPI:

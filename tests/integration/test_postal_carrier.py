@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +23,6 @@ from uuid import uuid4
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 
@@ -38,6 +36,7 @@ from shared.clock import ControllableClock
 from shared.events.catalogue.postal import Direction
 from tests.infrastructure import REPO
 from tests.processes import free_low_port
+from tests.support.serving import serving
 
 STAGE_S = 60.0
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -61,20 +60,6 @@ def order(direction: Direction) -> CarrierOrder:
 
 def vnpost_at(http: httpx.AsyncClient) -> VnpostClient:
     return VnpostClient(http, customer_code="LIENTHONG", metrics=CarrierMetrics(CollectorRegistry()))
-
-
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_low_port(), log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the server stopped while starting"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @dataclass
