@@ -162,20 +162,3 @@ def load_templates(directory: Path = TEMPLATES_DIR) -> Templates:
 def default_templates() -> Templates:
     """The templates shipped with the service, loaded once per process."""
     return load_templates()
-
-
-def render(
-    event_type: str,
-    channel: Channel,
-    language: wording.Language,
-    data: EventData,
-    contact: ContactRecorded,
-    *,
-    dossier_code: str,
-    unaccented: bool = False,
-    extras: Mapping[str, str] | None = None,
-) -> RenderedSms | RenderedEmail:
-    """The message from the templates shipped with the service: see Templates.render."""
-    return default_templates().render(
-        event_type, channel, language, data, contact, dossier_code=dossier_code, unaccented=unaccented, extras=extras
-    )

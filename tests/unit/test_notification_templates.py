@@ -17,12 +17,13 @@ from services.notification.templates import (
     Templates,
     default_templates,
     load_templates,
-    render,
 )
 from services.notification.text import PERSONAL_ID_MASK, Language, local_datetime, money, unaccented
 from shared.events.catalogue import CATALOGUE
 from shared.events.catalogue.contacts import ContactRecorded
 from shared.events.examples import DOSSIER_CODE, examples
+
+render = default_templates().render  # the shipped templates, as the service renders with them
 
 SURVEY = {"survey_url": "https://lienthong.example/khao-sat/abc123"}
 PERSONAL_ID = re.compile(r"(?<!\d)\d{12}(?!\d)")
