@@ -1,8 +1,10 @@
 """The end-to-end tier's stack: the whole system of `make up`, started once for the tier in a folder of its own
-(ports from 24000), its shared clock set to a working morning outside the quiet hours."""
+(ports from 24000, or from LIENTHONG_E2E_PORT_BASE to run a second copy of the tier beside the first), its shared
+clock set to a working morning outside the quiet hours."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 
@@ -17,7 +19,7 @@ MORNING = "2026-12-02T09:00:00+07:00"
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
-    command = StackCommand(tmp_path_factory.mktemp("e2e") / "home", port_base=24000)
+    command = StackCommand(tmp_path_factory.mktemp("e2e") / "home", port_base=int(os.environ.get("LIENTHONG_E2E_PORT_BASE", "24000")))
     started = command("up")
     assert started.returncode == 0, started.stdout + started.stderr
     clock = {**command.env, "CLOCK_CONTROL_FILE": str(command.home / "clock.json")}
