@@ -102,9 +102,22 @@ class Relay:
         self.started = False
 
     async def run(self) -> None:
-        """Runs until cancelled; survives broker and database outages by retrying."""
+        """Runs until cancelled; survives broker and database outages by retrying. The backlog gauges have a
+        loop of their own: a broker outage, when they matter most, must not freeze them."""
         errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError)
-        await keep_running(self._run_connected, event="relay.restarting", errors=errors, relay_id=self.relay_id)
+        await asyncio.gather(
+            keep_running(self._run_connected, event="relay.restarting", errors=errors, relay_id=self.relay_id),
+            keep_running(self._watch_backlog, event="relay.backlog_unreadable", errors=errors[:-1]),
+        )
+
+    async def _watch_backlog(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while True:
+                await self._refresh_metrics(conn)
+                await asyncio.sleep(self.poll_interval_s)
+        finally:
+            await conn.close()
 
     async def _run_connected(self) -> None:
         locks = await asyncpg.connect(self.dsn)
@@ -124,7 +137,6 @@ class Relay:
             producer_started = False
             while True:
                 await self._share_shards(locks, pool)
-                await self._refresh_metrics(pool)
                 if not producer_started:
                     await producer.start()
                     producer_started = True
@@ -218,8 +230,8 @@ class Relay:
                 )
                 log.error("outbox.row_failed", position=position, error=error)
 
-    async def _refresh_metrics(self, pool: asyncpg.Pool) -> None:
-        row = await pool.fetchrow(BACKLOG)
+    async def _refresh_metrics(self, conn: asyncpg.Connection) -> None:
+        row = await conn.fetchrow(BACKLOG)
         assert row is not None
         self.metrics.backlog.set(row["pending"])
         self.metrics.oldest.set(float(row["oldest_s"]))
