@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,7 +27,7 @@ from prometheus_client import (
 
 from shared.clock import ClockSettings, clock_from
 from shared.db import MigrationSource, apply_migrations, create_pool, ensure_database
-from shared.identity.fastapi import CurrentStaff, use_identity
+from shared.identity.fastapi import REALM, CurrentStaff, use_identity
 from shared.identity.settings import IdentitySettings
 from shared.kafka.probe import BrokerProbe
 from shared.logging import configure_logging
@@ -107,7 +108,9 @@ class ServiceRuntime:
         self._tasks.append(asyncio.create_task(self.probe.run(), name="broker-probe"))
         for factory in self.worker_factories:
             worker = factory(self)
-            self._workers.append(asyncio.create_task(worker.run(), name=type(worker).__name__))
+            task = asyncio.create_task(worker.run(), name=type(worker).__name__)
+            task.add_done_callback(_log_worker_end)
+            self._workers.append(task)
         self._tasks.extend(self._workers)
         self.state.workers_started = True
         log.info("service.started", port=self.settings.http_port, database=self.settings.database_name)
@@ -167,6 +170,16 @@ class ServiceRuntime:
         }
 
 
+def _log_worker_end(task: asyncio.Task[Any]) -> None:
+    """A worker runs until the service stops; one that ends before has crashed, and the service is no longer ready:
+    say why, loudly, instead of leaving the reason in a task nobody awaits."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    log.error("worker.crashed", worker=task.get_name(), error=f"{type(error).__name__}: {error}" if error else None,
+              exc_info=error)  # fmt: skip
+
+
 def build_app(
     runtime: ServiceRuntime, title: str, identity: IdentitySettings, routers: Sequence[APIRouter] = ()
 ) -> FastAPI:
@@ -178,6 +191,8 @@ def build_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
+    for away in DATABASE_AWAY:
+        app.add_exception_handler(away, database_away)
     app.state.public_limiter = FixedWindowLimiter(runtime.settings.public_requests_per_minute)
     use_identity(app, identity.jwks_source(), issuer=identity.issuer)
     for router in routers:
@@ -202,11 +217,46 @@ def build_app(
             return JSONResponse({"detail": "this service does not use the rules"}, status_code=404)
         return JSONResponse({"loaded": runtime.rules.loaded.is_set(), "documents": runtime.rules.summary()})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-    async def metrics() -> Response:
+    secret = runtime.settings.metrics_token
+    metrics_token = secret.get_secret_value() if secret else ""
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics (a bearer token when one is configured)")
+    async def metrics(request: Request) -> Response:
+        if metrics_token and not bearer_matches(request.headers.get("authorization", ""), metrics_token):
+            return JSONResponse(
+                {"detail": "the metrics take a bearer token: send 'Authorization: Bearer <token>'"},
+                status_code=401,
+                headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
+            )
         return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+# The database going away (restart, failover) under a request: the client is told to try again, and nothing was
+# written, as every handler runs its use case in one transaction.
+DATABASE_AWAY: tuple[type[Exception], ...] = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InterfaceError,
+)
+
+
+async def database_away(request: Request, error: Exception) -> JSONResponse:
+    log.warning("request.database_unavailable", path=request.url.path, error=f"{type(error).__name__}: {error}")
+    return JSONResponse(
+        {"detail": "the service's database is unavailable: try again in a few seconds"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+def bearer_matches(authorization: str, token: str) -> bool:
+    """Whether an Authorization header carries this bearer token (the scheme in any case, RFC 6750), compared in
+    constant time so that the answer's timing tells nothing of the token."""
+    scheme, _, credentials = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), token.encode())
 
 
 def rules_worker(runtime: ServiceRuntime) -> Worker:

@@ -81,6 +81,11 @@ class ServiceSettings(BaseSettings):
     public_requests_per_minute: int = Field(
         30, gt=0, description="Requests a client (by address) may make to the anonymous API per minute, per process."
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token /metrics asks for (`Authorization: Bearer <token>`); unset or empty: /metrics is "
+        "open, as in local development.",
+    )
     server_database_url: str = Field(
         DEFAULT_DATABASE_URL,
         validation_alias="DATABASE_URL",

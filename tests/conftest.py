@@ -6,12 +6,25 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from shared.settings import KafkaSettings, with_database
 from tests.infrastructure import infrastructure
+from tests.processes import SERVICE_LOGS
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The folder where the services tests start log: under pytest's base temporary folder, so that they are kept
+    with everything else of the run (tests/run.py scans them all for personal data)."""
+    folder = tmp_path_factory.getbasetemp() / "logs"
+    folder.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SERVICE_LOGS, str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")

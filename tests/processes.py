@@ -51,7 +51,8 @@ def wait_for(url: str, status: int = 200, timeout_s: float = 60) -> httpx.Respon
         except httpx.HTTPError as error:
             last = error
         time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer {status} within {timeout_s} s; last: {last!r}")
+    said = f"{last!r} {last.text[:500]}" if isinstance(last, httpx.Response) else repr(last)
+    raise AssertionError(f"{url} did not answer {status} within {timeout_s} s; last: {said}")
 
 
 @dataclass
@@ -95,12 +96,19 @@ async def kill_and_restart(
         process.start()
 
 
+# The folder the services that tests start log in: tests/conftest.py sets it under pytest's base temporary folder,
+# which `make test` keeps in .local/test-runs/<tier> and scans for personal data.
+SERVICE_LOGS = "LIENTHONG_TEST_LOGS"
+
+
 @contextmanager
 def running_service(name: str, env: dict[str, str], port: int | None = None) -> Iterator[str]:
-    """Start the service (on a free port unless given); yields its base URL once it answers at all."""
+    """Start the service (on a free port unless given); yields its base URL once it answers at all. Its output goes
+    to `<name>-<port>.log` in the folder of SERVICE_LOGS, and stays there."""
     port = port or free_port()
+    log_file = Path(os.environ.get(SERVICE_LOGS, tempfile.gettempdir())) / f"{name}-{port}.log"
     # A file, not a pipe: a pipe nobody reads fills up and blocks the service the moment it logs a lot.
-    with tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log") as log:
+    with log_file.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
             cwd=REPO,
@@ -116,4 +124,4 @@ def running_service(name: str, env: dict[str, str], port: int | None = None) -> 
             process.terminate()
             process.wait(timeout=30)
             if process.returncode not in (0, -15):
-                print(Path(log.name).read_text(errors="replace")[-3000:])
+                print(log_file.read_text(errors="replace")[-3000:])

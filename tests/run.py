@@ -4,7 +4,9 @@
     python -m tests.run unit stack   only these tiers
 
 The broker and database come from tests/infrastructure.py (given, containers, or a local stack started once
-for the run and stopped after). Prints the time spent per tier and ends with one line `N passed, N failed`.
+for the run and stopped after). Each tier keeps what its tests write, the logs of every process they start among
+it, in .local/test-runs/<tier> (pytest's --basetemp). After the last tier every log of the run is scanned for
+personal data, which fails the run. Prints the time spent per tier and ends with one line `N passed, N failed`.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from pathlib import Path
 from shared.configuration import stack_bound_variables
 from shared.logging import configure_logging
 from shared.settings import LogSettings
-from tests.infrastructure import REPO, infrastructure
+from tests.infrastructure import REPO, TEST_STACK_HOME, infrastructure
+from tests.support.personal_data import log_files, scan_logs
 
 # In the order they run: the fast ones first, so that a broken basic fails early.
 TIERS = ("unit", "integration", "stack", "e2e", "fault")
+RUNS = REPO / ".local" / "test-runs"
 
 
 @dataclass
@@ -49,6 +53,7 @@ def run_tier(tier: str, env: dict[str, str], reports: Path) -> TierResult:
             f"tests/{tier}",
             "-q",
             f"--junitxml={report}",
+            f"--basetemp={RUNS / tier}",
             "-p",
             "no:cacheprovider",
         ],
@@ -67,6 +72,17 @@ def run_tier(tier: str, env: dict[str, str], reports: Path) -> TierResult:
     return TierResult(tier, seconds, passed, failed, counts["skipped"], exit_code)
 
 
+def logs_hold_no_personal_data(tiers: list[str]) -> bool:
+    """Scans the logs of the tiers run and of the local infrastructure (when the run started one); prints where
+    personal data was found, masked, or how much was scanned."""
+    scan = scan_logs(log_files([*(RUNS / tier for tier in tiers), TEST_STACK_HOME / "logs"]))
+    for finding in scan.findings:
+        print(f"personal data in a log: {finding}")
+    found = f"{len(scan.findings)} pieces of personal data found" if scan.findings else "no personal data"
+    print(f"logs of the run: {scan.files} files, {scan.lines} lines scanned; {found}")
+    return not scan.findings
+
+
 def main(argv: list[str]) -> int:
     tiers = [tier for tier in (argv or TIERS) if (REPO / "tests" / tier).is_dir()]
     unknown = set(argv) - set(TIERS)
@@ -74,6 +90,7 @@ def main(argv: list[str]) -> int:
         print(f"unknown tiers: {sorted(unknown)}; the tiers are {', '.join(TIERS)}", file=sys.stderr)
         return 2
     configure_logging(LogSettings(level="WARNING", format="console"))
+    RUNS.mkdir(parents=True, exist_ok=True)  # pytest makes its --basetemp, not the folders above it
     started = time.monotonic()
     results: list[TierResult] = []
     with infrastructure() as infra_env, tempfile.TemporaryDirectory() as reports:
@@ -88,8 +105,9 @@ def main(argv: list[str]) -> int:
     print(f"{'total':<12} {time.monotonic() - started:8.1f}   (infrastructure start and stop included)")
     passed = sum(r.passed for r in results)
     failed = sum(r.failed for r in results) + sum(1 for r in results if r.exit_code != 0 and r.failed == 0)
+    clean_logs = logs_hold_no_personal_data(tiers)
     print(f"{passed} passed, {failed} failed")
-    return 0 if all(r.exit_code == 0 for r in results) else 1
+    return 0 if all(r.exit_code == 0 for r in results) and clean_logs else 1
 
 
 if __name__ == "__main__":

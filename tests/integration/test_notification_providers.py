@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -302,20 +303,22 @@ async def test_an_unreachable_relay_is_a_technical_failure_that_sent_nothing() -
 
 
 @pytest.fixture
-def commands() -> Iterator[dict[str, int]]:
+def commands(tmp_path: Path) -> Iterator[dict[str, int]]:
     ports = {name: free_low_port() for name in ("sms", "smtp", "sink_http")}
     started = [
         [sys.executable, "-m", "services.notification.simulators.sms_gateway", "--port", str(ports["sms"])],
         [sys.executable, "-m", "services.notification.simulators.smtp_sink",
          "--smtp-port", str(ports["smtp"]), "--http-port", str(ports["sink_http"])],
     ]  # fmt: skip
-    processes = [subprocess.Popen(command, cwd=REPO, env={**os.environ, "LOG_FORMAT": "json"}) for command in started]
-    try:
-        yield ports
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
+    with (tmp_path / "simulators.log").open("ab") as log:  # kept with the run's logs, which make test scans
+        processes = [subprocess.Popen(command, cwd=REPO, env={**os.environ, "LOG_FORMAT": "json"}, stdout=log,
+                                      stderr=subprocess.STDOUT) for command in started]  # fmt: skip
+        try:
+            yield ports
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=10)
 
 
 async def answering(url: str) -> httpx.Response:

@@ -310,16 +310,17 @@ async def test_the_client_of_the_settings(carrier_url: str) -> None:
 def command(receiver: Receiver, tmp_path: Path) -> Iterator[tuple[str, ControllableClock]]:
     port, clock = free_low_port(), ControllableClock(tmp_path / "clock.json")
     clock.set(T0, frozen=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.postal.simulators.carrier", "--port", str(port), "--callback-url",
-         receiver.url, "--clock-file", str(clock.control_file), "--stage-s", "30", "--tick-s", "0.05"],
-        cwd=REPO, env={**os.environ, "LOG_FORMAT": "json"},
-    )  # fmt: skip
-    try:
-        yield f"http://127.0.0.1:{port}", clock
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with (tmp_path / "carrier.log").open("ab") as log:  # kept with the run's logs, which make test scans
+        process = subprocess.Popen(
+            [sys.executable, "-m", "services.postal.simulators.carrier", "--port", str(port), "--callback-url",
+             receiver.url, "--clock-file", str(clock.control_file), "--stage-s", "30", "--tick-s", "0.05"],
+            cwd=REPO, env={**os.environ, "LOG_FORMAT": "json"}, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            yield f"http://127.0.0.1:{port}", clock
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 async def test_the_simulator_runs_as_a_command_on_the_clock_file(

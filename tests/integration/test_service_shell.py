@@ -1,4 +1,5 @@
-"""Each service process: ready when its database is, whatever the broker does; metrics and OpenAPI served."""
+"""Each service process: ready when its database is, whatever the broker does; metrics (behind a bearer token when
+one is configured) and OpenAPI served."""
 
 import httpx
 import pytest
@@ -24,6 +25,24 @@ def test_service_becomes_ready_and_serves_operations_endpoints(
         assert "process_resident_memory_bytes" in metrics
         paths = httpx.get(f"{base}/openapi.json").json()["paths"]
         assert {"/healthz", "/readyz", "/metrics"} <= set(paths)
+
+
+def test_with_a_metrics_token_the_metrics_take_it_and_the_probes_stay_open(
+    infrastructure_env: dict[str, str],
+) -> None:
+    # The shell is the same for every service: one of them shows it.
+    with running_service("intake", {**infrastructure_env, "INTAKE_METRICS_TOKEN": "scraper-secret"}) as base:
+        assert wait_for(f"{base}/readyz").status_code == 200
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        refused = httpx.get(f"{base}/metrics")
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"] == 'Bearer realm="lienthong"'
+        assert "lienthong_ready" not in refused.text
+        for wrong in ("Bearer scraper-secreT", "Bearer", "Basic scraper-secret", "scraper-secret"):
+            assert httpx.get(f"{base}/metrics", headers={"Authorization": wrong}).status_code == 401, wrong
+        allowed = httpx.get(f"{base}/metrics", headers={"Authorization": "Bearer scraper-secret"})
+        assert allowed.status_code == 200
+        assert "lienthong_ready 1.0" in allowed.text
 
 
 def test_without_its_database_a_service_is_alive_but_not_ready(infrastructure_env: dict[str, str]) -> None:
