@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ from shared.rules.procedures import ProcedureVersion
 from shared.rules.store import RulesStore
 
 DUMMY_SECRET_HASH = hash_tracking_secret("00000000")
+# The secrets' scrypt costs tens of milliseconds of CPU by design: it runs in a thread (hashlib releases the GIL for
+# it), so that a burst of tracking requests does not stall the event loop that also runs the relay and the consumer.
 
 
 class DossierNotFoundError(LookupError):
@@ -163,6 +166,7 @@ async def _register(
     )
     request_hash = hashlib.sha256(command.model_dump_json().encode()).hexdigest()
     secret = new_tracking_secret()
+    secret_hash = await asyncio.to_thread(hash_tracking_secret, secret)
     async with ctx.pool.acquire() as conn, conn.transaction():
         if idempotency_key is not None:
             remembered = await store.remembered_request(conn, scope, idempotency_key)
@@ -182,7 +186,7 @@ async def _register(
             fee_vnd=sum(fee.amount_vnd for fee in procedure.fees), received_at=now, due_at=None,
             calendar_version=None, supplement_items=None, awaiting_post=command.channel is IntakeChannel.POSTAL,
         )  # fmt: skip
-        await store.insert_dossier(conn, row, hash_tracking_secret(secret))
+        await store.insert_dossier(conn, row, secret_hash)
         applicant = command.applicant
         await store.insert_applicant(conn, row.id, applicant.model_dump(mode="json"))
         contact = contacts.ContactRecorded(
@@ -216,7 +220,8 @@ async def _locked_for_decision(conn: Connection, staff: Staff, dossier_id: uuid.
     if row is None:
         raise DossierNotFoundError(f"no dossier {dossier_id}")
     if row.desk_code != staff.agency and staff.role != "admin":
-        raise OtherAgencyError(f"dossier {row.code} belongs to desk {row.desk_code}, not to {staff.agency}")
+        # Named by the id the caller gave: its code and desk are the other agency's to know.
+        raise OtherAgencyError(f"dossier {dossier_id} is not a dossier of desk {staff.agency}")
     return row
 
 
@@ -360,6 +365,8 @@ async def erase_contact(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID)
 async def print_form(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, form: str, public_url: str) -> str:
     """The HTML of a desk form. Printing the slip (Mẫu 01) issues a new tracking secret: only its hash is kept,
     so the slip printed last carries the valid one."""
+    secret = new_tracking_secret()
+    secret_hash = await asyncio.to_thread(hash_tracking_secret, secret) if form == "slip" else ""
     async with ctx.pool.acquire() as conn, conn.transaction():
         row = await _locked_for_decision(conn, staff, dossier_id)
         required = {"slip": DossierState.ACCEPTED, "refusal": DossierState.REFUSED}.get(form)
@@ -374,8 +381,7 @@ async def print_form(ctx: IntakeContext, staff: Staff, dossier_id: uuid.UUID, fo
             "procedure": procedure.name_vi, "items": row.supplement_items or [], **(refusal or {}),
         }  # fmt: skip
         if form == "slip":
-            secret = new_tracking_secret()
-            await store.set_tracking_secret(conn, row.id, hash_tracking_secret(secret))
+            await store.set_tracking_secret(conn, row.id, secret_hash)
             url = f"{public_url}/public/tracking/{row.code}/page?secret={secret}"
             given = {d["code"] for d in row.documents}
             values |= {
@@ -416,10 +422,9 @@ async def track(ctx: IntakeContext, code: str, secret: str) -> Tracking | None:
     """The dossier of that code if the secret matches; None alike for an unknown code and a wrong secret."""
     async with ctx.pool.acquire() as conn:
         found = await store.find_by_code(conn, code.strip().upper())
-        if found is None:
-            verify_tracking_secret(secret, DUMMY_SECRET_HASH)  # the same work either way: no timing oracle
-            return None
-        row, secret_hash = found
-        if not verify_tracking_secret(secret, secret_hash):
-            return None
+    # The same work for an unknown code as for a wrong secret: no timing oracle.
+    row, secret_hash = found if found is not None else (None, DUMMY_SECRET_HASH)
+    if not await asyncio.to_thread(verify_tracking_secret, secret, secret_hash) or row is None:
+        return None
+    async with ctx.pool.acquire() as conn:
         return Tracking(row, await store.timeline(conn, row.id))

@@ -66,8 +66,10 @@ class JwksSource:
             return verify_token(token, await self.refresh_for(unknown.kid), issuer=issuer)
 
     async def current(self) -> Jwks:
-        """The cached keys; loaded on first use and reloaded once older than `max_age_s`."""
-        if self._stale() and self._may_read():
+        """The cached keys; loaded on first use and reloaded once older than `max_age_s`. While a read is in
+        flight, callers wait for it under the lock: a burst of first requests must not fail for want of keys that
+        are on their way."""
+        if self._stale():
             async with self._lock:
                 if self._stale() and self._may_read():
                     await self._reload(reason="first use" if self._jwks is None else "max age")

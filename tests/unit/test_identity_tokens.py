@@ -3,6 +3,7 @@ retirement. Real Ed25519 keys in a temporary key folder; nothing of the cryptogr
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -231,6 +232,12 @@ async def test_a_source_drops_a_retired_key_once_its_copy_is_older_than_the_max_
     clock.now += 1
     with pytest.raises(UnknownKeyError):
         await source.verify(old_token)
+
+
+async def test_a_burst_of_first_requests_all_wait_for_the_one_read_of_the_keys(tmp_path: Path) -> None:
+    source = JwksSource(tmp_path / JWKS_FILE, refresh_s=30, max_age_s=300, clock=Clock())
+    token = issue_token(signer(tmp_path), RECEPTION, lifetime=HOUR)
+    assert await asyncio.gather(*(source.verify(token) for _ in range(20))) == [RECEPTION] * 20
 
 
 async def test_a_source_keeps_the_keys_it_has_when_the_jwks_becomes_unreadable(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ one protocol; the magic numbers are documented there."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -36,7 +37,10 @@ REPORT_STATUSES = {
     "ott": {"delivered": "delivered", "undeliverable": "undeliverable", "expired": "expired"},
 }
 OTT_ERROR_CODES = {"undeliverable": "UNKNOWN_SUBSCRIBER", "expired": "VALIDITY_EXPIRED"}
-REPORT_ATTEMPTS = 3
+# As real gateways do, a report the callback did not take is posted again, waiting twice as long each time (up to
+# REPORT_RETRY_MAX_WAIT_S) for REPORT_RETRY_FOR_S: a notification service restarting loses no receipt.
+REPORT_RETRY_FOR_S = 600.0
+REPORT_RETRY_MAX_WAIT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -138,12 +142,18 @@ class Gateway:
     async def _send_report(self, protocol: str, body: dict[str, Any]) -> None:
         await asyncio.sleep(self.receipt_delay_s)
         url = f"{(self.callback_url or '').rstrip('/')}/{protocol}"
-        for attempt in range(1, REPORT_ATTEMPTS + 1):
+        give_up_at, wait_s, attempt = time.monotonic() + REPORT_RETRY_FOR_S, 0.2, 0
+        while time.monotonic() < give_up_at:
+            attempt += 1
             try:
                 assert self._http is not None, "reports are sent while the gateway is running"
-                if (await self._http.post(url, json=body)).is_success:
+                answer = await self._http.post(url, json=body)
+                if answer.is_success:
                     return
-            except httpx.HTTPError as error:
-                log.info("sms_simulator.report-retry", protocol=protocol, attempt=attempt, error=str(error))
-            await asyncio.sleep(0.2 * attempt)
-        log.warning("sms_simulator.report-undelivered", protocol=protocol, attempts=REPORT_ATTEMPTS)
+                error = f"HTTP {answer.status_code}"
+            except httpx.HTTPError as failure:
+                error = str(failure)
+            log.info("sms_simulator.report-retry", protocol=protocol, attempt=attempt, error=error)
+            await asyncio.sleep(wait_s)
+            wait_s = min(wait_s * 2, REPORT_RETRY_MAX_WAIT_S)
+        log.warning("sms_simulator.report-undelivered", protocol=protocol, attempts=attempt)
