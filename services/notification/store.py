@@ -96,16 +96,20 @@ async def claim_sends(conn: Connection, now: datetime, stuck_after: timedelta, l
     """Notifications due to (re)send, locked and marked in flight. A row still in flight after `stuck_after` is a
     send whose process died before it recorded the answer: it is claimed again (the same idempotency key, or the
     same Message-ID, and the email counted as an uncertain send)."""
+    # In the order they fell due: an UPDATE returns its rows in no particular order, and the sender sends one
+    # recipient's messages in the order it gets them (the SMS limit holds back the last ones).
     records = await conn.fetch(
-        f"""UPDATE notifications SET status = 'sending', sending_since = $1, attempts = attempts + 1,
-                   uncertain_sends = uncertain_sends
-                       + CASE WHEN status = 'sending' AND channel = 'email' THEN 1 ELSE 0 END
-            WHERE id IN (
-                SELECT id FROM notifications
-                WHERE (status IN ('created', 'temporary-failure', 'technical-failure') AND next_attempt_at <= $1)
-                   OR (status = 'sending' AND sent_at IS NULL AND sending_since < $2)
-                ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-            RETURNING {COLUMNS}""",
+        f"""WITH claimed AS (
+                UPDATE notifications SET status = 'sending', sending_since = $1, attempts = attempts + 1,
+                       uncertain_sends = uncertain_sends
+                           + CASE WHEN status = 'sending' AND channel = 'email' THEN 1 ELSE 0 END
+                WHERE id IN (
+                    SELECT id FROM notifications
+                    WHERE (status IN ('created', 'temporary-failure', 'technical-failure') AND next_attempt_at <= $1)
+                       OR (status = 'sending' AND sent_at IS NULL AND sending_since < $2)
+                    ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+                RETURNING {COLUMNS}, next_attempt_at, created_at)
+            SELECT {COLUMNS} FROM claimed ORDER BY next_attempt_at, created_at, id""",
         now, now - stuck_after, limit,
     )  # fmt: skip
     return [_notification(r) for r in records]

@@ -5,12 +5,11 @@ clock set to a working morning outside the quiet hours."""
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
-from tests.infrastructure import REPO
 from tests.support.stack import StackCommand
 
 # Wednesday 2 December 2026, 09:00 in Vietnam, running.
@@ -19,11 +18,8 @@ MORNING = "2026-12-02T09:00:00+07:00"
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
-    command = StackCommand(tmp_path_factory.mktemp("e2e") / "home", port_base=int(os.environ.get("LIENTHONG_E2E_PORT_BASE", "24000")))
-    started = command("up")
-    assert started.returncode == 0, started.stdout + started.stderr
-    clock = {**command.env, "CLOCK_CONTROL_FILE": str(command.home / "clock.json")}
-    lienthong = str(REPO / ".venv" / "bin" / "lienthong")
-    subprocess.run([lienthong, "clock", "set", MORNING], cwd=REPO, env=clock, check=True, capture_output=True)
+    port_base = int(os.environ.get("LIENTHONG_E2E_PORT_BASE", "24000"))
+    command = StackCommand(tmp_path_factory.mktemp("e2e") / "home", port_base=port_base)
+    command.up_at(datetime.fromisoformat(MORNING))
     yield command
     command("down")

@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
+from shared.clock import ControllableClock
 from tests.infrastructure import REPO
 
 
@@ -41,6 +43,12 @@ class StackCommand:
         result = self("status", "--json")
         assert result.returncode == 0, result.stderr
         return {row["part"]: row for row in json.loads(result.stdout)}
+
+    def up_at(self, instant: datetime) -> None:
+        """Start the whole stack and set its shared clock to `instant`, running from there."""
+        started = self("up")
+        assert started.returncode == 0, started.stdout + started.stderr
+        ControllableClock(self.home / "clock.json").set(instant)
 
     def env_file(self) -> dict[str, str]:
         lines = (self.home / "stack.env").read_text().splitlines()

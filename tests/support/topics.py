@@ -10,13 +10,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import ValidationError
 
-from shared.events.catalogue import spec_for
+from shared.events.catalogue import SUBSCRIPTIONS, contacts, intake, notification, postal, routing, spec_for
 from shared.events.envelope import Envelope
 from shared.kafka.topics import load_topics
 
 PARTITIONS = {topic.name: topic.partitions for topic in load_topics().topics}
+INTAKE, CONTACTS, ROUTING = intake.TOPIC, contacts.TOPIC, routing.TOPIC
+NOTIFICATION, POSTAL = notification.TOPIC, postal.TOPIC
+TOPICS = (INTAKE, CONTACTS, ROUTING, NOTIFICATION, POSTAL)
 
 
 @dataclass(frozen=True)
@@ -104,3 +108,19 @@ def _invalid(event: Envelope) -> list[str]:
     except ValidationError as error:
         return [f"{event.type} #{event.dossierseq}: {error.error_count()} errors: {error.errors()[0]['msg']}"]
     return []
+
+
+async def lag_of(bootstrap_servers: str, group: str) -> int:
+    """How many records of its topics the consumer group has not committed yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group)
+        partitions = [TopicPartition(topic, p) for topic in SUBSCRIPTIONS[group] for p in range(PARTITIONS[topic])]
+        end = await consumer.end_offsets(partitions)
+        return sum(end[tp] - (committed[tp].offset if tp in committed else 0) for tp in partitions)
+    finally:
+        await consumer.stop()
+        await admin.close()
