@@ -58,7 +58,6 @@ def configure_logging(settings: LogSettings, **bound: Any) -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        redact_personal_data,
     ]
     renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
@@ -74,6 +73,8 @@ def configure_logging(settings: LogSettings, **bound: Any) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                # Last before rendering: a traceback quotes the exception's message, which may hold personal data.
+                redact_personal_data,
                 renderer,
             ],
         )

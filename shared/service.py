@@ -26,7 +26,7 @@ from prometheus_client import (
 )
 
 from shared.clock import ClockSettings, clock_from
-from shared.db import MigrationSource, apply_migrations, create_pool, ensure_database
+from shared.db import CONNECTION_LOST, DATABASE_ERRORS, MigrationSource, apply_migrations, create_pool, ensure_database
 from shared.identity.fastapi import REALM, CurrentStaff, use_identity
 from shared.identity.settings import IdentitySettings
 from shared.kafka.probe import BrokerProbe
@@ -100,7 +100,7 @@ class ServiceRuntime:
                     await apply_migrations(conn, self.migrations)
                 self.state.migrations_applied = True
                 self.state.error = None
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except DATABASE_ERRORS as error:
                 self.state.error = f"{type(error).__name__}: {error}"
                 delay = next(delays, delay)
                 log.warning("startup.retrying", error=self.state.error, retry_in_s=delay)
@@ -151,7 +151,7 @@ class ServiceRuntime:
         try:
             async with asyncio.timeout(2):
                 return bool(await self.pool.fetchval("SELECT true"))
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except DATABASE_ERRORS:  # TimeoutError among them: an OSError
             return False
 
     def health(self) -> dict[str, Any]:
@@ -191,7 +191,7 @@ def build_app(
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
-    for away in DATABASE_AWAY:
+    for away in CONNECTION_LOST:
         app.add_exception_handler(away, database_away)
     app.state.public_limiter = FixedWindowLimiter(runtime.settings.public_requests_per_minute)
     use_identity(app, identity.jwks_source(), issuer=identity.issuer)
@@ -233,16 +233,8 @@ def build_app(
     return app
 
 
-# The database going away (restart, failover) under a request: the client is told to try again, and nothing was
-# written, as every handler runs its use case in one transaction.
-DATABASE_AWAY: tuple[type[Exception], ...] = (
-    ConnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.InterfaceError,
-)
-
-
+# The database going away under a request: the client is told to try again, and nothing was written, as every
+# handler runs its use case in one transaction.
 async def database_away(request: Request, error: Exception) -> JSONResponse:
     log.warning("request.database_unavailable", path=request.url.path, error=f"{type(error).__name__}: {error}")
     return JSONResponse(

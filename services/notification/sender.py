@@ -25,6 +25,7 @@ from services.notification.providers.sms import SmsRequest
 from services.notification.providers.sms.selection import SmsProviders, sms_providers
 from services.notification.settings import NotificationSettings
 from services.notification.templates import RenderedEmail
+from shared.db import DATABASE_ERRORS
 from shared.retry import keep_running
 
 
@@ -50,7 +51,7 @@ class Sender:
                                registry=self.registry)  # fmt: skip
 
     async def run(self) -> None:
-        await keep_running(self._run, event="sender.restarting", errors=(OSError, asyncpg.PostgresError))
+        await keep_running(self._run, event="sender.restarting", errors=DATABASE_ERRORS)
 
     async def _run(self) -> None:
         while True:

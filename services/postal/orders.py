@@ -22,7 +22,7 @@ from services.postal.carrier import CarrierAddress, CarrierClient, CarrierOrder,
 from services.postal.handlers import PostalContext, apply_status
 from services.postal.settings import PostalSettings
 from shared.contacts import contact_of
-from shared.db import Connection
+from shared.db import DATABASE_ERRORS, Connection
 from shared.events.catalogue.postal import Direction
 from shared.retry import keep_running
 
@@ -51,7 +51,7 @@ class OrderPlacer:
                            registry=self.registry)  # fmt: skip
 
     async def run(self) -> None:
-        await keep_running(self._run, event="placer.restarting", errors=(OSError, asyncpg.PostgresError))
+        await keep_running(self._run, event="placer.restarting", errors=DATABASE_ERRORS)
 
     async def _run(self) -> None:
         while True:

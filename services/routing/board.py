@@ -15,7 +15,7 @@ from services.routing import queries
 from services.routing.accountability import AgencyFigures, Period, figures
 from services.routing.handlers import RoutingContext
 from shared.calendar.zone import ZONE, local
-from shared.db import Connection
+from shared.db import DATABASE_ERRORS, Connection
 from shared.retry import keep_running
 
 
@@ -70,7 +70,7 @@ class BoardGauges:
         )  # fmt: skip
 
     async def run(self) -> None:
-        await keep_running(self._run, event="board.restarting", errors=(OSError, asyncpg.PostgresError))
+        await keep_running(self._run, event="board.restarting", errors=DATABASE_ERRORS)
 
     async def _run(self) -> None:
         while True:

@@ -321,8 +321,12 @@ async def issue_apology(ctx: RoutingContext, conn: Connection, staff: Staff, cod
     dossier = await store.locked_dossier(conn, code=code)
     if dossier is None:
         raise DossierNotFoundError(f"no dossier {code} in processing")
+    steps = await store.steps_of(conn, dossier.id)
+    # Before the status: another agency's head must not learn where the dossier stands from the refusal.
+    if not any(staff.may_act_for(s.agency_code) for s in steps):
+        raise OtherAgencyError(f"dossier {code} is not one of your agency's")
     transition(dossier.status, "apologise")
-    step = responsible(await store.steps_of(conn, dossier.id))
+    step = responsible(steps)
     if not staff.may_act_for(step.agency_code):
         raise OtherAgencyError(f"dossier {code} waits on agency {step.agency_code}: only its head may apologise")
     now = ctx.clock.now()

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.routing import store
 from services.routing.handlers import RoutingContext, publish, responsible
-from shared.db import Connection
+from shared.db import DATABASE_ERRORS, Connection
 from shared.events.catalogue import routing
 from shared.events.catalogue.base import DossierStatus
 from shared.retry import keep_running
@@ -82,7 +82,7 @@ class DeadlineScheduler:
         )
 
     async def run(self) -> None:
-        await keep_running(self._run, event="scheduler.restarting", errors=(OSError, asyncpg.PostgresError))
+        await keep_running(self._run, event="scheduler.restarting", errors=DATABASE_ERRORS)
 
     async def _run(self) -> None:
         while True:

@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared.consumer import store
 from shared.consumer.store import StoredRecord
-from shared.db import Connection
+from shared.db import CONNECTION_LOST, Connection
 from shared.events.envelope import Envelope, MalformedEventError
 from shared.retry import keep_running
 from shared.settings import KafkaSettings
@@ -35,7 +35,7 @@ log = structlog.get_logger(__name__)
 ApplyFn = Callable[[Connection, Envelope], Awaitable[None]]
 ReadyFn = Callable[[Connection, Envelope], Awaitable[bool]]
 # Failures of our own infrastructure, not of the event: never a dead letter; the runner reconnects instead.
-INFRASTRUCTURE_ERRORS = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError, KafkaError)
+INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_LOST, KafkaError)
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """PostgreSQL helpers shared by the services: connecting, creating a service's database, migrations."""
 
-from shared.db.connect import Connection, create_pool, ensure_database
+from shared.db.connect import CONNECTION_LOST, DATABASE_ERRORS, Connection, create_pool, ensure_database
 from shared.db.migrations import Migration, MigrationSource, apply_migrations, pending_migrations
 
 __all__ = [
+    "CONNECTION_LOST",
+    "DATABASE_ERRORS",
     "Connection",
     "Migration",
     "MigrationSource",

@@ -13,6 +13,19 @@ log = structlog.get_logger(__name__)
 # A plain connection, or one borrowed from a pool: the same API.
 Connection = asyncpg.Connection | PoolConnectionProxy
 
+# The database going away or coming back (restart, failover, network) under a connection, as opposed to a statement
+# failing: what every loop retries and every request answers 503 for. A connection that breaks mid-operation can
+# also leave asyncpg's protocol in a state it reports as an InternalClientError.
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+# The same, or a statement failing (a deadlock, a serialization failure): what a background loop starts again from.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_LOST, asyncpg.PostgresError)
+
 
 async def ensure_database(dsn: str) -> None:
     """Create the database that `dsn` names if its server does not have it yet.

@@ -37,6 +37,7 @@ from aiokafka.errors import (
 )
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from shared.db import DATABASE_ERRORS
 from shared.outbox import NOTIFY_CHANNEL, SHARDS
 from shared.retry import keep_running
 from shared.settings import KafkaSettings
@@ -104,10 +105,10 @@ class Relay:
     async def run(self) -> None:
         """Runs until cancelled; survives broker and database outages by retrying. The backlog gauges have a
         loop of their own: a broker outage, when they matter most, must not freeze them."""
-        errors = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError)
+        publishing: tuple[type[Exception], ...] = (*DATABASE_ERRORS, KafkaError)
         await asyncio.gather(
-            keep_running(self._run_connected, event="relay.restarting", errors=errors, relay_id=self.relay_id),
-            keep_running(self._watch_backlog, event="relay.backlog_unreadable", errors=errors[:-1]),
+            keep_running(self._run_connected, event="relay.restarting", errors=publishing, relay_id=self.relay_id),
+            keep_running(self._watch_backlog, event="relay.backlog_unreadable", errors=DATABASE_ERRORS),
         )
 
     async def _watch_backlog(self) -> None:

@@ -27,6 +27,19 @@ def test_json_lines_carry_the_bound_service_and_dotted_event_names(
     assert lines[1]["service"] == "intake"
 
 
+def test_personal_data_in_an_exception_does_not_survive_its_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(LogSettings(format="json"), service="notification")
+    try:
+        raise ValueError("no route to 0901234567")
+    except ValueError:
+        structlog.get_logger("t").exception("send.failed")
+    logging.getLogger("aiokafka").error("failed", exc_info=ValueError("mailbox nguyen.van.an@example.vn is full"))
+    output = capsys.readouterr().err
+    assert "0901234567" not in output
+    assert "nguyen.van.an@example.vn" not in output
+    assert output.count(REDACTED) >= 2
+
+
 PERSONAL_SAMPLES = [
     "nguyen.van.an@example.vn",
     "0901234567",
