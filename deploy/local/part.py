@@ -4,7 +4,7 @@ import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from deploy.local.process import PartFailedError, read_pid, running_pid, tail, terminate
+from deploy.local.process import PartFailedError, process_gone, read_pid, running_pid, tail, terminate
 from deploy.local.settings import StackSettings
 
 
@@ -48,8 +48,10 @@ class Part(ABC):
 
     def wait_ready(self) -> None:
         deadline = time.monotonic() + self.settings.ready_timeout_s
+        launched = read_pid(self.pid_file)
         while time.monotonic() < deadline:
-            if self.pid() is None:
+            # By its pid, not by pid(): until it has exec'd, a child shows its parent's command line.
+            if launched is None or process_gone(launched):
                 raise self.failure("exited during start-up")
             if self.is_ready():
                 return

@@ -64,16 +64,24 @@ def spawn(command: Sequence[str], *, env: Mapping[str, str], log_file: Path, pid
 
 
 def terminate(pid: int, timeout_s: float) -> None:
-    """SIGTERM, then SIGKILL if the process is still there after `timeout_s`."""
+    """SIGTERM, then SIGKILL if the process is still there after `timeout_s`. A process that has exited but not
+    been reaped by its parent (a zombie: a part another program started and still holds) counts as stopped."""
     try:
-        process = psutil.Process(pid)
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout_s)
-    except psutil.TimeoutExpired:
-        os.kill(pid, signal.SIGKILL)
-        psutil.Process(pid).wait(10)
+        psutil.Process(pid).send_signal(signal.SIGTERM)
     except psutil.NoSuchProcess:
-        pass
+        return
+    if not wait_until(lambda: process_gone(pid), time.monotonic() + timeout_s):
+        os.kill(pid, signal.SIGKILL)
+        if not wait_until(lambda: process_gone(pid), time.monotonic() + 10):
+            raise PartFailedError(str(pid), f"process {pid} survived SIGKILL")
+
+
+def process_gone(pid: int) -> bool:
+    """Whether the process has exited (a zombie included), whatever its command line says."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def port_in_use(port: int) -> bool:
