@@ -55,9 +55,14 @@ async def receipt(provider: Literal["brandname", "ott"], request: Request, notif
     except (ValidationError, ValueError) as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a {provider} receipt: {error}") from error
     async with notifications.pool.acquire() as conn, conn.transaction():
-        known = await handlers.record_receipt(notifications.ctx, conn, parsed)
-    if not known:
+        outcome = await handlers.record_receipt(notifications.ctx, conn, parsed)
+    if outcome is handlers.ReceiptOutcome.UNKNOWN:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no notification has that id")
+    if outcome is handlers.ReceiptOutcome.EARLY:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "the send this report is about is not recorded yet: post it again later",
+            headers={"Retry-After": "5"},
+        )  # fmt: skip
     return {"status": "recorded"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import structlog
 
@@ -140,25 +141,34 @@ async def record_send(
         await fall_back(ctx, conn, row)
 
 
-async def record_receipt(ctx: NotificationContext, conn: Connection, receipt: DeliveryReceipt) -> bool:
-    """A gateway's delivery report; False when no notification has that id. A repeated report changes nothing."""
+class ReceiptOutcome(StrEnum):
+    RECORDED = "recorded"  # or repeated: a notification already final changes no more
+    UNKNOWN = "unknown"  # no notification has that id
+    EARLY = "early"  # ahead of our own record of the acceptance (the sender died before writing it): retry later
+
+
+async def record_receipt(ctx: NotificationContext, conn: Connection, receipt: DeliveryReceipt) -> ReceiptOutcome:
+    """A gateway's delivery report. A report that comes before we recorded the send it reports on is refused for
+    now, so that the gateway posts it again once the send (retried with the same idempotency key) is recorded."""
     row = await store.locked_notification(conn, receipt.notification_id)
     if row is None:
-        return False
-    if row.status != SENDING or row.sent_at is None:
-        return True  # already final (or a report ahead of our own record of the acceptance: the gateway retries)
+        return ReceiptOutcome.UNKNOWN
+    if row.status == SENDING and row.sent_at is None:
+        return ReceiptOutcome.EARLY
+    if row.status != SENDING:
+        return ReceiptOutcome.RECORDED
     now = ctx.clock.now()
     status = {ReceiptStatus.DELIVERED: DELIVERED}.get(receipt.status, receipt.status.value)
     await store.record_receipt(conn, row.id, status, receipt.failure_code, now)
     if status == DELIVERED:
         await _publish(ctx, conn, row, notification.NotificationDelivered(**_common(row), delivered_at=now))
-        return True
+        return ReceiptOutcome.RECORDED
     await _publish(ctx, conn, row, notification.NotificationFailed(
         **_common(row), failure_kind=FAILURE_KIND[status], failure_code=receipt.failure_code, attempt=row.attempts,
         will_retry=False, failed_at=now))  # fmt: skip
     if status == PERMANENT:
         await fall_back(ctx, conn, row)
-    return True
+    return ReceiptOutcome.RECORDED
 
 
 async def fall_back(ctx: NotificationContext, conn: Connection, row: store.NotificationRow) -> None:
