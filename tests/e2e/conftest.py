@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.support.stack import StackCommand
+from tests.support.stack import StackCommand, running_stack
 
 # Wednesday 2 December 2026, 09:00 in Vietnam, running.
 MORNING = "2026-12-02T09:00:00+07:00"
@@ -19,7 +19,5 @@ MORNING = "2026-12-02T09:00:00+07:00"
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackCommand]:
     port_base = int(os.environ.get("LIENTHONG_E2E_PORT_BASE", "24000"))
-    command = StackCommand(tmp_path_factory.mktemp("e2e") / "home", port_base=port_base)
-    command.up_at(datetime.fromisoformat(MORNING))
-    yield command
-    command("down")
+    with running_stack(tmp_path_factory.mktemp("e2e") / "home", port_base, datetime.fromisoformat(MORNING)) as command:
+        yield command

@@ -23,6 +23,7 @@ from shared.outbox.writer import Outbox
 from shared.settings import KafkaSettings
 from tests.processes import running_service, wait_for
 from tests.support.messaging import eventually
+from tests.support.services import metric
 
 OUTAGE_S = 30
 TOPIC = "lienthong.intake.v1"
@@ -39,13 +40,6 @@ def own_broker(tmp_path: Path) -> Iterator[KafkaPart]:
         yield broker
     finally:
         broker.stop()
-
-
-async def metric(http: httpx.AsyncClient, name: str) -> float:
-    for line in (await http.get("/metrics")).text.splitlines():
-        if line.startswith(f"{name} "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics")
 
 
 async def write(dsn: str, dossiers: list[str], rounds: int) -> int:
@@ -85,7 +79,7 @@ async def test_a_broker_outage_only_grows_the_backlog(
         while time.monotonic() - stopped_at < OUTAGE_S:
             written_during_outage += await write(fresh_database, dossiers, rounds=1)
             readiness.append((await http.get("/readyz")).status_code)
-            highest_backlog = max(highest_backlog, await metric(http, "lienthong_outbox_backlog"))
+            highest_backlog = max(highest_backlog, await metric(http, base, "lienthong_outbox_backlog"))
             await asyncio.sleep(1)
         written += written_during_outage
         broker_seen_down = (await http.get("/healthz")).json()["broker"]["reachable"] is False
@@ -95,7 +89,7 @@ async def test_a_broker_outage_only_grows_the_backlog(
         restarted_at = time.monotonic()
 
         async def drained() -> bool:
-            return await metric(http, "lienthong_outbox_backlog") == 0
+            return await metric(http, base, "lienthong_outbox_backlog") == 0
 
         await eventually(drained, timeout_s=90, what="backlog drained after the broker returned")
         drained_s = time.monotonic() - restarted_at

@@ -1,6 +1,6 @@
 """A service under test as the separate process it is in production, on a fresh database, with the shipped rules
 published, its own staff-token key (`home/identity`) and a controllable clock (`home/clock.json`); and the
-schemathesis run every service's API goes through."""
+schemathesis run every service's API goes through; and reading one of a service's Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from shared.identity.keys import ensure_signing_key
 from shared.rules.publish import documents_from_folder, publish
@@ -55,3 +57,11 @@ async def schemathesis_run(base_url: str, authorization: str) -> subprocess.Comp
         "-H", f"Authorization: {authorization}",
     ]  # fmt: skip
     return await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=600, check=False)
+
+
+async def metric(http: httpx.AsyncClient, base: str, name: str) -> float:
+    """The value of an unlabelled metric on the service's /metrics."""
+    for line in (await http.get(f"{base}/metrics")).text.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in {base}/metrics")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
+from deploy.local.part import Part
+from deploy.local.settings import StackSettings
+from deploy.local.stack import Stack
 from shared.clock import ControllableClock
 from tests.infrastructure import REPO
 
@@ -50,6 +58,10 @@ class StackCommand:
         assert started.returncode == 0, started.stdout + started.stderr
         ControllableClock(self.home / "clock.json").set(instant)
 
+    def parts(self) -> Stack:
+        """The stack's parts, to stop, kill or start one of them from the test's own process."""
+        return Stack(StackSettings(home=self.home, port_base=self.port_base, profile="test"))
+
     def env_file(self) -> dict[str, str]:
         lines = (self.home / "stack.env").read_text().splitlines()
         return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
@@ -61,3 +73,26 @@ def demo_token(stack: StackCommand, agency: str | None, role: str) -> dict[str, 
     demo = json.loads((stack.home / "demo-tokens.json").read_text())
     found = next(t["token"] for t in demo["tokens"] if agency in (None, t["agency"]) and t["role"] == role)
     return {"Authorization": f"Bearer {found}"}
+
+
+async def restart(part: Part) -> None:
+    """Start one part again, as `make up` would, and wait until it is ready."""
+    await asyncio.to_thread(part.launch)
+    await asyncio.to_thread(part.wait_ready)
+
+
+@contextmanager
+def running_stack(home: Path, port_base: int, at: datetime, **env: str) -> Iterator[StackCommand]:
+    """A whole stack for a tier, its clock running from `at`, stopped afterwards. `env` reaches its processes,
+    those `up` starts and those a test restarts from its own process."""
+    command = StackCommand(home, port_base)
+    command.env.update(env)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        command.up_at(at)
+        try:
+            yield command
+        finally:
+            stopped = command("down")
+            assert stopped.returncode == 0, stopped.stdout + stopped.stderr
