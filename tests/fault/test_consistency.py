@@ -39,8 +39,8 @@ DOSSIERS = int(os.environ.get("CONSISTENCY_DOSSIERS", "500"))
 SEED = int(os.environ.get("CONSISTENCY_SEED", "20261202"))
 IN_FLIGHT = 40
 # The carrier simulator moves a shipment a stage per minute of the shared clock, and the SMS limit per number
-# holds optional messages for an hour of it: the clock runs a minute per second so both happen within the run.
-CLOCK_MINUTE_EVERY_S = 1.0
+# holds optional messages for an hour of it: the clock runs two minutes a second so both happen within the run.
+CLOCK_MINUTE_EVERY_S = 0.5
 KINDS = [Kind.COUNTER] * 5 + [Kind.ONLINE] * 3 + [Kind.POSTAL_RETURN] * 2
 SERVICES = ("intake", "routing", "notification", "postal")
 
@@ -244,15 +244,15 @@ async def gather_records(
              for message_id, n in (await http.get(env["SMTP_SINK_MESSAGES_URL"])).json()["counts"].items()}  # fmt: skip
     orders = (await http.get(env["CARRIER_MESSAGES_URL"])).json()
     justice = demo_token(stack, JUSTICE, "processing")
-    records = {}
-    for dossier in dossiers:
-        if not dossier.id:
-            continue
+    slots = asyncio.Semaphore(8)
+
+    async def record_of(dossier: Driven) -> Record:
+        async with slots:
+            tracking = f"{env['INTAKE_URL']}/public/tracking/{dossier.code}"
+            tracked = await http.get(tracking, params={"secret": dossier.secret})
+            routed = await http.get(f"{env['ROUTING_URL']}/processing/dossiers/{dossier.code}", headers=justice)
         orders_of_dossier = [o for o in orders if o["order_number"].startswith(f"{dossier.code}-")]
-        tracking = f"{env['INTAKE_URL']}/public/tracking/{dossier.code}"
-        tracked = await http.get(tracking, params={"secret": dossier.secret})
-        routed = await http.get(f"{env['ROUTING_URL']}/processing/dossiers/{dossier.code}", headers=justice)
-        records[dossier.id] = Record(
+        return Record(
             streams={topic: s for (topic, dossier_id), s in streams.items() if dossier_id == dossier.id},
             tracking=tracked.json() if tracked.status_code == 200 else {},
             routing_status=routed.json()["status"] if routed.status_code == 200 else None,
@@ -261,4 +261,7 @@ async def gather_records(
             email_copies=email,
             carrier_creates={o["order_number"]: o["creates"] for o in orders_of_dossier},
         )
+
+    driven = [d for d in dossiers if d.id]
+    records = dict(zip([d.id for d in driven], await asyncio.gather(*map(record_of, driven)), strict=True))
     return records
