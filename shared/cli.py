@@ -20,6 +20,7 @@ from shared.identity.settings import IdentitySettings
 from shared.identity.staff import ROLES
 from shared.kafka.topics import ensure_topics, load_topics
 from shared.logging import configure_logging
+from shared.operations.commands import add_operations_parsers, run_operation
 from shared.rules.publish import SHIPPED_RULES, RulesInvalidError, documents_from_folder, publish
 from shared.settings import KafkaSettings, LogSettings
 
@@ -143,10 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     config_parser = commands.add_parser("config", help="every environment variable, with its current value")
     config_parser.add_argument("--markdown", action="store_true", help="print docs/configuration.md")
     topics_parser = commands.add_parser("topics", help="the topics of deploy/topics.yaml")
-    topics_parser.add_argument("action", choices=["list", "ensure"], help="list them, or create the missing ones")
+    topics_parser.add_argument(
+        "action",
+        choices=["list", "ensure", "describe"],
+        help="list them, create the missing ones, or describe them as the broker has them",
+    )
     topics_parser.add_argument(
         "--environment", choices=["local", "production"], default="local", help="replication to create with"
     )
+    topics_parser.add_argument("--json", action="store_true", help="describe: JSON instead of lines for a person")
+    add_operations_parsers(commands)
     add_staff_parser(commands)
     rules_parser = commands.add_parser("rules", help="rules published as data: procedures, holidays, agencies")
     rules_actions = rules_parser.add_subparsers(dest="rules_command", required=True)
@@ -173,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_calendar(args)
     if args.command == "clock":
         return clock(args.action, args.value)
+    if args.command != "topics" or args.action == "describe":
+        return run_operation(args)
     return topics(args.action, args.environment)
 
 

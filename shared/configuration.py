@@ -14,6 +14,7 @@ from services.postal.settings import PostalSettings
 from services.routing.settings import RoutingSettings
 from shared.clock import ClockSettings
 from shared.identity.settings import IdentitySettings
+from shared.operations.services import OperatorSettings
 from shared.settings import KafkaSettings, LogSettings, ServiceSettings
 
 SERVICE_SETTINGS: list[type[ServiceSettings]] = [
@@ -75,6 +76,7 @@ def sections() -> list[tuple[str, list[Variable]]]:
     result.append(("Staff identity", variables(IdentitySettings)))
     result.append(("Clock (every process)", variables(ClockSettings)))
     result.append(("Local stack (`make up`, `make test`)", variables(StackSettings)))
+    result.append(("Operators' command (`lienthong`)", variables(OperatorSettings)))
     return result
 
 

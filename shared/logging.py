@@ -32,21 +32,22 @@ PERSONAL_PATTERNS = (EMAIL, PHONE, PERSONAL_ID, ADDRESS)
 REDACTED = "[redacted]"
 
 
-def _scrub(value: Any) -> Any:
+def scrub(value: Any) -> Any:
+    """The value with personal data redacted: whole values under personal keys, matches of the patterns elsewhere."""
     if isinstance(value, str):
         for pattern in PERSONAL_PATTERNS:
             value = pattern.sub(REDACTED, value)
         return value
     if isinstance(value, dict):
-        return {key: REDACTED if key in PERSONAL_KEYS else _scrub(item) for key, item in value.items()}
+        return {key: REDACTED if key in PERSONAL_KEYS else scrub(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_scrub(item) for item in value)
+        return type(value)(scrub(item) for item in value)
     return value
 
 
 def redact_personal_data(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in event_dict.items():
-        event_dict[key] = REDACTED if key in PERSONAL_KEYS else _scrub(value)
+        event_dict[key] = REDACTED if key in PERSONAL_KEYS else scrub(value)
     return event_dict
 
 

@@ -26,11 +26,13 @@ from prometheus_client import (
 )
 
 from shared.clock import ClockSettings, clock_from
+from shared.consumer.runner import ConsumerRunner
 from shared.db import CONNECTION_LOST, DATABASE_ERRORS, MigrationSource, apply_migrations, create_pool, ensure_database
 from shared.identity.fastapi import REALM, CurrentStaff, use_identity
 from shared.identity.settings import IdentitySettings
 from shared.kafka.probe import BrokerProbe
 from shared.logging import configure_logging
+from shared.operations.api import operations_router
 from shared.outbox.relay import Relay
 from shared.rate_limit import FixedWindowLimiter
 from shared.rules.store import RulesStore
@@ -73,6 +75,8 @@ class ServiceRuntime:
     def __post_init__(self) -> None:
         self.probe = BrokerProbe(self.settings.kafka)
         self.rules: RulesStore | None = None  # for the services that decide deadlines and routes
+        # The group's runner, set by the worker factory that builds it: the admin endpoints replay into it.
+        self.consumer: ConsumerRunner | None = None
         # Built here, at start-up, so that a controllable clock in production stops the process at once.
         self.clock = clock_from(ClockSettings())
         self._tasks: list[asyncio.Task[None]] = []
@@ -195,7 +199,7 @@ def build_app(
         app.add_exception_handler(away, database_away)
     app.state.public_limiter = FixedWindowLimiter(runtime.settings.public_requests_per_minute)
     use_identity(app, identity.jwks_source(), issuer=identity.issuer)
-    for router in routers:
+    for router in (*routers, operations_router):
         app.include_router(router)
 
     @app.get("/whoami", tags=["operations"], summary="The staff member of the bearer token, as this service sees it")

@@ -49,7 +49,8 @@ def intake_consumer(runtime: ServiceRuntime) -> ConsumerRunner:
         spec.event_type: Handler(add_to_timeline, ready=registered_here) for t in TOPICS for spec in specs_on(t)
     }
     handlers["shipment.handed-to-agency"] = Handler(package_handed_over, ready=registered_here)
-    return ConsumerRunner(
+    # Kept on the runtime: the admin endpoints replay its dead letters into it.
+    runner = runtime.consumer = ConsumerRunner(
         group=GROUP,
         topics=TOPICS,
         handlers=handlers,
@@ -58,3 +59,4 @@ def intake_consumer(runtime: ServiceRuntime) -> ConsumerRunner:
         registry=runtime.registry,
         is_known_type=lambda event_type: spec_for(event_type) is not None,
     )
+    return runner

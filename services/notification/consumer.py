@@ -26,7 +26,8 @@ def notification_consumer(runtime: ServiceRuntime, ctx: NotificationContext) -> 
         await handlers.erase_contact(ctx, conn, dossier_id)
 
     told = {event_type: Handler(notify, ready=knows_contact) for event_type in ctx.templates.event_types()}
-    return ConsumerRunner(
+    # Kept on the runtime: the admin endpoints replay its dead letters into it.
+    runner = runtime.consumer = ConsumerRunner(
         group=GROUP,
         topics=TOPICS,
         handlers={**told, "contact.recorded": Handler(record_contact)},
@@ -36,3 +37,4 @@ def notification_consumer(runtime: ServiceRuntime, ctx: NotificationContext) -> 
         is_known_type=lambda event_type: spec_for(event_type) is not None,
         on_tombstone=erase,
     )
+    return runner

@@ -34,7 +34,8 @@ def postal_consumer(runtime: ServiceRuntime, ctx: PostalContext) -> ConsumerRunn
         # Shipments keep no copy of the contact: the carrier order is written from it when placed.
         await erase_contact(conn, uuid.UUID(dossier_id), ctx.clock.now())
 
-    return ConsumerRunner(
+    # Kept on the runtime: the admin endpoints replay its dead letters into it.
+    runner = runtime.consumer = ConsumerRunner(
         group=GROUP,
         topics=[intake.TOPIC, routing.TOPIC, contacts.TOPIC],
         handlers={
@@ -48,3 +49,4 @@ def postal_consumer(runtime: ServiceRuntime, ctx: PostalContext) -> ConsumerRunn
         is_known_type=lambda event_type: spec_for(event_type) is not None,
         on_tombstone=erase,
     )
+    return runner

@@ -52,7 +52,8 @@ def routing_consumer(runtime: ServiceRuntime) -> AfterRulesLoaded:
     handlers = {"dossier.accepted": Handler(accepted)}
     handlers |= {fact_type: Handler(fact, ready=facts.ready) for fact_type in facts.APPLIERS}
     handlers["survey.answered"] = Handler(facts.survey_answered, ready=facts.known_dossier)
-    runner = ConsumerRunner(
+    # Kept on the runtime: the admin endpoints replay its dead letters into it.
+    runner = runtime.consumer = ConsumerRunner(
         group=GROUP,
         topics=[intake.TOPIC, postal.TOPIC, notification.TOPIC],
         handlers=handlers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from shared.db import Connection
@@ -116,21 +117,60 @@ async def add_dead_letter(
 @dataclass(frozen=True)
 class DeadLetter:
     id: int
+    event_id: str | None
+    event_type: str | None
     dossier_id: str | None
     seq: int | None
     error: str
+    attempts: int
+    dead_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
     record: StoredRecord
+
+    @classmethod
+    def from_row(cls, row: Any) -> DeadLetter:
+        return cls(
+            row["id"], row["event_id"], row["event_type"], row["dossier_id"], row["dossier_seq"], row["error"],
+            row["attempts"], row["dead_at"], row["resolved_at"], row["resolution"], StoredRecord.from_row(row),
+        )  # fmt: skip
 
 
 async def open_dead_letter(conn: Connection, dead_letter_id: int) -> DeadLetter | None:
     row = await conn.fetchrow(
-        """SELECT id, dossier_id, dossier_seq, error, topic, partition, "offset", key, headers, value
-           FROM consumer_dead_letters WHERE id = $1 AND resolved_at IS NULL FOR UPDATE""",
-        dead_letter_id,
+        "SELECT * FROM consumer_dead_letters WHERE id = $1 AND resolved_at IS NULL FOR UPDATE", dead_letter_id
     )
-    if row is None:
-        return None
-    return DeadLetter(row["id"], row["dossier_id"], row["dossier_seq"], row["error"], StoredRecord.from_row(row))
+    return None if row is None else DeadLetter.from_row(row)
+
+
+async def dead_letter(conn: Connection, dead_letter_id: int) -> DeadLetter | None:
+    """A dead letter, resolved or not (for operators to look at)."""
+    row = await conn.fetchrow("SELECT * FROM consumer_dead_letters WHERE id = $1", dead_letter_id)
+    return None if row is None else DeadLetter.from_row(row)
+
+
+async def dead_letters(conn: Connection, *, include_resolved: bool) -> list[DeadLetter]:
+    rows = await conn.fetch(
+        "SELECT * FROM consumer_dead_letters WHERE $1 OR resolved_at IS NULL ORDER BY id", include_resolved
+    )
+    return [DeadLetter.from_row(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Blocked:
+    dossier_id: str
+    blocked_at: datetime
+    parked: int  # the dossier's later events waiting for the dead letter to be resolved
+    dead_letter: DeadLetter
+
+
+async def blocked_dossiers(conn: Connection) -> list[Blocked]:
+    rows = await conn.fetch(
+        """SELECT d.*, b.blocked_at,
+                  (SELECT count(*) FROM consumer_parked p WHERE p.dossier_id = b.dossier_id) AS parked
+           FROM consumer_blocked b JOIN consumer_dead_letters d ON d.id = b.dead_letter_id ORDER BY b.blocked_at"""
+    )
+    return [Blocked(row["dossier_id"], row["blocked_at"], row["parked"], DeadLetter.from_row(row)) for row in rows]
 
 
 async def resolve_dead_letter(conn: Connection, dead_letter: DeadLetter, resolution: str) -> None:

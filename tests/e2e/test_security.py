@@ -134,6 +134,13 @@ CALLS: dict[tuple[str, str], list[Call]] = {
     ("GET", "/templates"): [Call("SAME")],
     ("POST", "/templates/preview"): [Call("SAME", {"event_type": "dossier.accepted", "channel": "email"})],
     ("GET", "/shipments/{order_number}"): [Call()],
+    # Every service's dead letters and blocked dossiers: admins only, whatever their agency (a replay changes the
+    # dossier in that service), so every other role is refused by role.
+    ("GET", "/operations/dead-letters"): [Call()],
+    ("GET", "/operations/dead-letters/{dead_letter_id}"): [Call()],
+    ("POST", "/operations/dead-letters/{dead_letter_id}/replay"): [Call()],
+    ("POST", "/operations/dead-letters/{dead_letter_id}/discard"): [Call()],
+    ("GET", "/operations/blocked"): [Call()],
 }  # fmt: skip
 
 
@@ -183,7 +190,7 @@ async def test_staff_of_another_agency_get_403_on_every_staff_endpoint_and_see_n
         dossier = await accepted_dossier(http, stack)  # in processing, its first step open at the ward's justice
         pickup, order_number = await picked_up_dossier(http, stack)
         values = {"dossier_id": dossier["id"], "code": dossier["code"], "step_id": "register",
-                  "order_number": order_number}  # fmt: skip
+                  "order_number": order_number, "dead_letter_id": "1"}  # fmt: skip
         # What would tell another agency something of these dossiers, unless it named it itself.
         theirs = {dossier["id"], dossier["code"], dossier["tracking_secret"], pickup["code"], pickup["tracking_secret"],
                   *personal_values(APPLICANT), *personal_values(PICKUP_APPLICANT)}  # fmt: skip

@@ -32,8 +32,15 @@ class RoutingDriver(ServiceDriver):
         return dossier
 
     async def publish_accepted(
-        self, procedure: str, version: int, desk: str, received_at: datetime, return_channel: str = "desk"
+        self,
+        procedure: str,
+        version: int,
+        desk: str,
+        received_at: datetime,
+        return_channel: str = "desk",
+        named_version: int | None = None,
     ) -> Dossier:
+        """`named_version`: the catalogue version the event names instead, one routing may not know (yet)."""
         found = CATALOGUE.numbered(procedure, version)
         dossier_id = str(uuid.uuid4())
         code = f"{desk}-{received_at:%y%m%d}-{uuid.uuid4().int % 10**8:08d}"
@@ -41,7 +48,8 @@ class RoutingDriver(ServiceDriver):
         accepted = examples()["dossier.accepted"].model_copy(
             update={
                 "dossier_code": code, "received_at": received_at, "accepted_at": received_at, "due_at": due_at,
-                "procedure": ProcedureRef(code=procedure, catalogue_version=str(version), title=found.name_vi),
+                "procedure": ProcedureRef(code=procedure, catalogue_version=str(named_version or version),
+                                          title=found.name_vi),
                 "receiving_agency": AgencyRef(code=desk, title=AGENCIES.by_code(desk).name_vi),
                 "return_channel": ReturnChannel(return_channel),
                 "actor": Actor(staff_id=f"reception@{desk}", agency_code=desk, role=StaffRole.RECEPTION),

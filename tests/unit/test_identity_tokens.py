@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import stat
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,8 +37,8 @@ from shared.identity.tokens import (
     token_kid,
     verify_token,
 )
+from tests.support.cli import lienthong as run_lienthong
 
-REPO = Path(__file__).resolve().parents[2]
 RECEPTION = Staff(staff_id="nv-0042", agency="H21.65", role="reception")
 HOUR = timedelta(hours=1)
 
@@ -254,10 +252,7 @@ async def test_a_source_keeps_the_keys_it_has_when_the_jwks_becomes_unreadable(t
 
 
 def lienthong(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The console command, in its own process: it configures logging, which a test must not do to pytest's."""
-    env = {**os.environ, "LIENTHONG_HOME": str(home), "IDENTITY_KEYS_DIR": str(home / "keys")}
-    command = [sys.executable, "-m", "shared.cli", *args]
-    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    return run_lienthong(home, *args, env={"IDENTITY_KEYS_DIR": str(home / "keys")})
 
 
 def test_the_staff_command_issues_tokens_and_manages_keys(tmp_path: Path) -> None:
