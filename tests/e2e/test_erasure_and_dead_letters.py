@@ -12,15 +12,17 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.events.catalogue import SUBSCRIPTIONS, topics
 from shared.settings import with_database
 from tests.support.messaging import eventually
 from tests.support.stack import StackCommand, demo_token
 
 DESK = "H29.101.1"
-# The groups that consume each lifecycle topic (design.md's table), whose dead-letter topics a bad record reaches.
+# The groups that consume each topic (the catalogue's subscriptions, design.md's table), whose dead-letter topics a
+# record nobody can read reaches: every group that reads the topic, whatever event types it handles there.
 CONSUMERS = {
-    "lienthong.intake.v1": {"routing", "notification", "postal"},
-    "lienthong.routing.v1": {"intake", "notification", "postal"},
+    topic: {group.removeprefix("lienthong.") for group, read in SUBSCRIPTIONS.items() if topic in read}
+    for topic in topics()
 }
 
 
@@ -105,4 +107,5 @@ async def test_a_malformed_record_ends_in_the_dead_letters_of_each_consuming_gro
     await eventually(all_dead_lettered, timeout_s=60, what="each consuming group dead-lettered the record")
     await asyncio.sleep(1)
     found = await dead_letters()
+    assert len(CONSUMERS) == 5, "the four lifecycle topics and the contacts topic"
     assert {topic: found[mark] for topic, mark in marks.items()} == CONSUMERS

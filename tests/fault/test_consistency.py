@@ -177,6 +177,7 @@ async def test_every_dossier_keeps_the_contract_through_kills_and_restarts(
                 failures = [o for o in outcomes if isinstance(o, BaseException)]
                 in_flight = await settle(env, dossiers)
                 records = await gather_records(http, env, stack, dossiers)
+                dead_letters = await dead_letters_by_service(env)
         finally:
             clock.cancel()
         templated = set(default_templates().event_types())
@@ -185,9 +186,12 @@ async def test_every_dossier_keeps_the_contract_through_kills_and_restarts(
               f"calls retried; proved {time.monotonic() - started - driven_s:.0f} s later")  # fmt: skip
         unhandled = await asyncio.to_thread(unhandled_errors, [stack.home / "logs"], faults.own_logs)
         print(summary_table(proofs, faults.injected, unhandled), flush=True)
+        print(f"  dead letters per service  {dead_letters}", flush=True)
         for proof in [p for p in proofs if p.problems][:20]:
             print(f"  {proof.dossier.code} ({proof.dossier.kind}): {'; '.join(proof.problems)}")
-    assert failures == [], failures[:5]
+    why = {p.dossier.code: p.problems for p in proofs if p.problems}
+    assert failures == [], f"{failures[:5]}; what the stack holds of the dossiers that failed: {why}"
+    assert not any(dead_letters.values()), f"events dead-lettered under the faults: {dead_letters}"
     assert in_flight == "", f"still in flight after the run: {in_flight}"
     assert faults.injected == [name for _, name, _ in faults.planned]
     assert not unhandled, f"unhandled failures logged: {dict(unhandled)}"
@@ -217,6 +221,15 @@ async def settle(env: dict[str, str], dossiers: list[Driven], timeout_s: float =
             return "" if undelivered == unpublished == lag == 0 else in_flight
         print(f"  {time.strftime('%H:%M:%S')} settling: {in_flight}", flush=True)
         await asyncio.sleep(5)
+
+
+async def dead_letters_by_service(env: dict[str, str]) -> dict[str, int]:
+    """Dead letters are for events no retry can apply: a fault must never make one."""
+    found = {}
+    for service in SERVICES:
+        async with connected(env, service) as conn:
+            found[service] = await conn.fetchval("SELECT count(*) FROM consumer_dead_letters")
+    return found
 
 
 @contextlib.asynccontextmanager

@@ -36,7 +36,7 @@ def counter_dossier(routing: list[str] = ROUTE, **changes: Any) -> Proof:
         *published(ROUTING, routing),
         *changes.pop("extra", []),
     ]
-    streams = {topic: stream for (topic, _), stream in streams_of(records).items()}
+    streams = {topic: stream for (topic, _), stream in streams_of(records, {DOSSIER}).items()}
     told = [e for s in streams.values() for e in s.events if e.type in TEMPLATED]
     notifications = [{"id": str(uuid.uuid4()), "event_id": e.id, "channel": channel, "status": "delivered",
                       "uncertain_sends": 0} for e in told for channel in ("sms", "email")]  # fmt: skip
@@ -65,7 +65,7 @@ def test_a_missing_event_is_lost_and_an_extra_one_applied_twice() -> None:
 
 
 def test_a_gap_in_the_sequence_numbers_is_lost_and_a_repeat_only_counted() -> None:
-    gap = [p for p in published(ROUTING, ROUTE) if p.event.dossierseq != 3]
+    gap = [p for p in published(ROUTING, ROUTE) if p.offset != 3]  # offsets follow the sequence numbers here
     assert counter_dossier(routing=[], extra=gap).lost >= 1
     repeat = published(ROUTING, ROUTE)
     proof = counter_dossier(routing=[], extra=[*repeat, repeat[2]])
@@ -100,3 +100,10 @@ def test_email_repeats_pass_within_the_uncertain_sends_only() -> None:
 def test_a_carrier_order_created_twice_and_a_wrong_final_status_are_found() -> None:
     assert counter_dossier(carrier_creates=lambda _: {"H29.101.1-261207-0001-TR": 2}).duplicate_orders == 1
     assert counter_dossier(routing_status=lambda _: 9).problems == ["final status: tracking 10, routing 9"]
+
+
+def test_a_record_that_is_no_event_counts_against_its_own_dossier_only() -> None:
+    foreign = Published(ROUTING, 98, None, key="malformed-1", malformed="missing CloudEvents attributes")
+    ours = Published(ROUTING, 99, None, key=DOSSIER, malformed="missing CloudEvents attributes")
+    assert counter_dossier(extra=[foreign]).problems == []
+    assert counter_dossier(extra=[ours]).problems == [f"{ROUTING}: offset 99: missing CloudEvents attributes"]
