@@ -82,6 +82,9 @@ class DeadlineScheduler:
         )
 
     async def run(self) -> None:
+        # Firing a deadline reads the working calendar and the agencies: a process just started (a second replica,
+        # a restart with deadlines already due) waits for the rules instead of crashing on their absence.
+        await self.ctx.rules.loaded.wait()
         await keep_running(self._run, event="scheduler.restarting", errors=DATABASE_ERRORS)
 
     async def _run(self) -> None:

@@ -102,6 +102,7 @@ class ConsumerRunner:
         self.metrics = ConsumerMetrics(self.registry)
         self.dlq_topic = f"{self.group}.dlq"
         self._producer: AIOKafkaProducer | None = None
+        self._lag_reported: set[TopicPartition] = set()
 
     # -- the loop ------------------------------------------------------------------------------------------
 
@@ -317,11 +318,17 @@ class ConsumerRunner:
             parked, blocked, _ = await store.counts(conn)
         self.metrics.parked.set(parked)
         self.metrics.blocked.set(blocked)
-        for partition in consumer.assignment():
+        assigned = consumer.assignment()
+        for partition in assigned:
             highwater = consumer.highwater(partition)
             if highwater is not None:
                 lag = highwater - await consumer.position(partition)
                 self.metrics.lag.labels(partition.topic, str(partition.partition)).set(lag)
+                self._lag_reported.add(partition)
+        # A partition another member took in a rebalance is its lag to report now: ours would linger, stale.
+        for partition in self._lag_reported - assigned:
+            self.metrics.lag.remove(partition.topic, str(partition.partition))
+        self._lag_reported &= assigned
 
 
 async def _commit(consumer: AIOKafkaConsumer, processed: dict[TopicPartition, int]) -> None:
