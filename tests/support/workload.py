@@ -133,7 +133,7 @@ class Workload:
             return True
         view = await self._send("GET", url, headers=headers)
         return view.status_code == 200 and any(
-            s["step_id"] == step and s["state"] == "completed" for s in view.json()["steps"]
+            s["step_id"] == step and s["completed_at"] is not None for s in view.json()["steps"]
         )
 
     async def _hand_over(self, dossier: Driven) -> bool:
