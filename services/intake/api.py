@@ -225,8 +225,8 @@ async def request_pickup(
 
 
 def public_answer(registered: handlers.Registered, response: Response) -> dict[str, Any]:
-    """What an applicant learns of a registration: its code, its state and, the first time only, the secret.
-    A replayed request (same Idempotency-Key) answers 200 instead of 201."""
+    """What an applicant learns of a registration: its code, its state and its tracking secret. A replayed request
+    (same Idempotency-Key) answers 200 instead of 201, with a new secret that replaces the one of the lost answer."""
     if registered.replayed:
         response.status_code = status.HTTP_200_OK
     dossier = registered.dossier

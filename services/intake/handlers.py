@@ -89,7 +89,7 @@ class IntakeContext:
 @dataclass(frozen=True)
 class Registered:
     dossier: store.DossierRow
-    tracking_secret: str | None  # shown once, on the first answer; a replayed request cannot show it again
+    tracking_secret: str
     replayed: bool
 
 
@@ -175,7 +175,11 @@ async def _register(
                     raise IdempotencyConflictError("this Idempotency-Key was used for a different request")
                 row = await store.get_dossier(conn, remembered[1])
                 assert row is not None
-                return Registered(row, None, replayed=True)
+                # Only the secret's hash is kept, so a replay cannot repeat the first answer's secret. A caller
+                # retries because that answer never reached it: the replay issues a new secret, as a reprinted
+                # slip does, and the earlier one stops working.
+                await store.set_tracking_secret(conn, row.id, secret_hash)
+                return Registered(row, secret, replayed=True)
         code = await allocate_dossier_code(conn, desk.code, now)
         row = store.DossierRow(
             id=uuid.uuid4(), code=str(code), desk_code=desk.code, procedure_code=procedure.code,

@@ -201,7 +201,11 @@ async def test_a_retried_create_makes_one_dossier(desk: Desk) -> None:
     retried = await desk.register(key=key)
     assert (first.status_code, retried.status_code) == (201, 200)
     assert retried.json()["id"] == first.json()["id"]
-    assert retried.json()["tracking_secret"] is None
+    replaced, secret = first.json()["tracking_secret"], retried.json()["tracking_secret"]
+    assert secret != replaced
+    code = first.json()["code"]
+    assert (await desk.http.get(f"/public/tracking/{code}", params={"secret": secret})).status_code == 200
+    assert (await desk.http.get(f"/public/tracking/{code}", params={"secret": replaced})).status_code == 404
     other_body = {**BIRTH, "return_channel": "electronic"}
     conflict = await desk.register(other_body, key=key)
     assert conflict.status_code == 409
