@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import httpx
 
@@ -34,7 +35,10 @@ from tests.support.topics import CONTACTS, INTAKE, ROUTING
 
 APPLICANT = {"full_name": "Phan Thị Ngọc", "phone": "0971234567", "email": "ngoc.phan@example.org",
              "notify_by": "both"}  # fmt: skip
-CERTIFICATE = {"decision": "granted", "documents": [{"code": "birth_certificate", "title": "Giấy khai sinh"}]}
+CERTIFICATE: dict[str, Any] = {
+    "decision": "granted",
+    "documents": [{"code": "birth_certificate", "title": "Giấy khai sinh"}],
+}
 REASON = "Chờ xác minh thông tin nơi sinh với bệnh viện"
 
 
@@ -88,11 +92,7 @@ async def test_an_apology_before_the_due_date_and_lateness_judged_against_the_or
         ready = done.json()
         assert (ready["status"], ready["timeliness"]) == (9, "late"), "late, though before the new appointment"
         assert stack_clock(stack).now() < new_appointment
-        await e2e.tracked(dossier, 9)
-        handed = await e2e.desk(dossier, "facts/result-handed-over",
-                                {"documents": CERTIFICATE["documents"], "received_by": "applicant"})  # fmt: skip
-        assert handed.status_code == 200, handed.text
-        tracked = await e2e.tracked(dossier, 10)
+        tracked = await e2e.hand_over(dossier, CERTIFICATE["documents"])
         told = await e2e.told(dossier, APPLICANT, sms=6, emails=6)
         streams = await e2e.published(dossier, lambda s: has(s, ROUTING, "dossier.result-returned") and sent(s) >= 12)
 

@@ -143,11 +143,7 @@ async def test_a_land_certificate_waits_for_its_financial_obligation_paid_at_the
                               {"note": "Chuyển Trung tâm", "result": certificate}, role="reception")  # fmt: skip
         assert ready.status_code == 200, ready.text
         assert (ready.json()["status"], ready.json()["timeliness"]) == (9, "early")
-        await e2e.tracked(dossier, 9)
-        handed = await e2e.desk(dossier, "facts/result-handed-over",
-                                {"documents": certificate["documents"], "received_by": "applicant"})  # fmt: skip
-        assert handed.status_code == 200, handed.text
-        tracked = await e2e.tracked(dossier, 10)
+        tracked = await e2e.hand_over(dossier, certificate["documents"])
         told = await e2e.told(dossier, LAND_APPLICANT, sms=5, emails=11)
         streams = await e2e.published(dossier, lambda s: has(s, ROUTING, "dossier.result-returned") and sent(s) >= 16)
 
@@ -203,11 +199,7 @@ async def test_an_online_submission_accepted_at_the_desk_reaches_its_result(stac
         issued = await e2e.act(dossier, "steps/issue/complete", OFFICE, {"note": "Đã cấp", "result": certificate})
         assert issued.status_code == 200, issued.text
         assert issued.json()["status"] == 9
-        await e2e.tracked(dossier, 9)
-        handed = await e2e.desk(dossier, "facts/result-handed-over",
-                                {"documents": certificate["documents"], "received_by": "applicant"})  # fmt: skip
-        assert handed.status_code == 200, handed.text
-        tracked = await e2e.tracked(dossier, 10)
+        tracked = await e2e.hand_over(dossier, certificate["documents"])
         told = await e2e.told(dossier, ONLINE_APPLICANT, sms=5, emails=5)
         streams = await e2e.published(dossier, lambda s: has(s, ROUTING, "dossier.result-returned") and sent(s) >= 10)
 

@@ -103,6 +103,14 @@ class EndToEnd:
         return await self.http.post(f"{self.intake}/desk/dossiers/{dossier.id}/{action}", json=body,
                                     headers=self.staff(DESK, "reception"))  # fmt: skip
 
+    async def hand_over(self, dossier: Dossier, documents: list[dict[str, Any]]) -> dict[str, Any]:
+        """The desk hands the result (status 9) to the applicant in person; tracking follows it to status 10."""
+        await self.tracked(dossier, 9)
+        handover = {"documents": documents, "received_by": "applicant"}
+        handed = await self.desk(dossier, "facts/result-handed-over", handover)
+        assert handed.status_code == 200, handed.text
+        return await self.tracked(dossier, 10)
+
     # -- the processing agencies (routing) -----------------------------------------------------------------------
 
     async def act(
