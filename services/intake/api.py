@@ -57,7 +57,7 @@ def view(row: DossierRow) -> dict[str, Any]:
         "return_channel": row.return_channel,
         "documents": row.documents,
         "fee_vnd": row.fee_vnd,
-        "appointment": local_text(row.due_at),
+        "appointment": local_text(row.appointment),
         "due_at": row.due_at.isoformat() if row.due_at else None,
         "calendar_version": row.calendar_version,
         "supplement_items": row.supplement_items,
@@ -249,7 +249,7 @@ def tracking_view(found: handlers.Tracking) -> dict[str, Any]:
         "status": found.status or (int(own) if own is not None else None),
         "state": dossier.state.value,
         "procedure": dossier.procedure_code,
-        "appointment": local_text(dossier.due_at),
+        "appointment": local_text(dossier.appointment),
         "timeline": [{"event": event, "at": local_text(at)} for event, at, _ in found.timeline],
     }
 

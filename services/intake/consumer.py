@@ -1,6 +1,7 @@
 """What intake applies from other services' events: every event of its dossiers joins the public tracking
-timeline (with the status routing gives it), and the post's handover of a collected dossier to the desk sets the
-legal receipt instant the clock counts from once the desk accepts."""
+timeline (with the status routing gives it); the post's handover of a collected dossier to the desk sets the
+legal receipt instant the clock counts from once the desk accepts; and a paused clock or an apology moves the
+appointment the applicant tracks."""
 
 from __future__ import annotations
 
@@ -35,6 +36,28 @@ async def package_handed_over(conn: Connection, envelope: Envelope) -> None:
     )
 
 
+# The routing events that move the appointment, and the field of each that holds the new one.
+NEW_APPOINTMENT = {
+    "dossier.supplement-resumed": "due_at",
+    "dossier.obligation-settled": "due_at",
+    "dossier.apology-issued": "new_appointment_at",
+}
+
+
+async def appointment_moved(conn: Connection, envelope: Envelope) -> None:
+    """A pause only ever extends the time and an apology's date is after the due instant, so the appointment in
+    force is the latest one given."""
+    await add_to_timeline(conn, envelope)
+    event = spec_for(envelope.type)
+    assert event is not None
+    moved_to = getattr(event.model.model_validate(envelope.data), NEW_APPOINTMENT[envelope.type])
+    await conn.execute(
+        """UPDATE dossiers SET appointment_at = greatest(coalesce(appointment_at, due_at), $2), updated_at = now()
+           WHERE id = $1""",
+        uuid.UUID(envelope.dossierid), moved_to,
+    )  # fmt: skip
+
+
 async def registered_here(conn: Connection, envelope: Envelope) -> bool:
     """A handover can only be applied to a dossier intake registered (the topics have no order between them)."""
     return bool(await conn.fetchval("SELECT 1 FROM dossiers WHERE id = $1", uuid.UUID(envelope.dossierid)))
@@ -49,6 +72,7 @@ def intake_consumer(runtime: ServiceRuntime) -> ConsumerRunner:
         spec.event_type: Handler(add_to_timeline, ready=registered_here) for t in TOPICS for spec in specs_on(t)
     }
     handlers["shipment.handed-to-agency"] = Handler(package_handed_over, ready=registered_here)
+    handlers |= {event_type: Handler(appointment_moved, ready=registered_here) for event_type in NEW_APPOINTMENT}
     # Kept on the runtime: the admin endpoints replay its dead letters into it.
     runner = runtime.consumer = ConsumerRunner(
         group=GROUP,

@@ -29,10 +29,16 @@ class DossierRow:
     calendar_version: str | None
     supplement_items: list[dict[str, Any]] | None
     awaiting_post: bool = False
+    appointment_at: datetime | None = None  # due_at moved by pauses and an apology; set by routing's events
+
+    @property
+    def appointment(self) -> datetime | None:
+        """The appointment in force, which the applicant is given."""
+        return self.appointment_at or self.due_at
 
 
 COLUMNS = """id, code, desk_code, procedure_code, procedure_version, channel, state, return_channel, documents,
-             fee_vnd, received_at, due_at, calendar_version, supplement_items, awaiting_post"""
+             fee_vnd, received_at, due_at, calendar_version, supplement_items, awaiting_post, appointment_at"""
 
 
 def _row(record: Any) -> DossierRow:
@@ -46,11 +52,11 @@ def _row(record: Any) -> DossierRow:
 async def insert_dossier(conn: Connection, row: DossierRow, tracking_secret_hash: str) -> None:
     await conn.execute(
         f"""INSERT INTO dossiers ({COLUMNS}, tracking_secret)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)""",
         row.id, row.code, row.desk_code, row.procedure_code, row.procedure_version, row.channel, row.state.value,
         row.return_channel, json.dumps(row.documents), row.fee_vnd, row.received_at, row.due_at,
         row.calendar_version, json.dumps(row.supplement_items) if row.supplement_items else None,
-        row.awaiting_post, tracking_secret_hash,
+        row.awaiting_post, row.appointment_at, tracking_secret_hash,
     )  # fmt: skip
 
 
@@ -87,6 +93,7 @@ async def decide(
 ) -> None:
     await conn.execute(
         """UPDATE dossiers SET state = $2, received_at = coalesce($3, received_at), due_at = coalesce($4, due_at),
+                  appointment_at = coalesce($4, appointment_at),
                   calendar_version = coalesce($5, calendar_version),
                   supplement_items = coalesce($6, supplement_items), refusal = coalesce($7, refusal),
                   updated_at = now()

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from shared.calendar.zone import local
+from shared.calendar.zone import local, local_text
 from tests.support.flows import (
     CALENDAR,
     COMMITTEE,
@@ -80,6 +80,8 @@ async def test_an_apology_before_the_due_date_and_lateness_judged_against_the_or
         # the first day, out of the hour that notification's limit of five SMS per number counts on the next one.
         before_due = await e2e.told(dossier, APPLICANT, sms=3, emails=3)
         assert before_due.sms == Counter(["dossier.accepted", "step.transferred", "dossier.apology-issued"])
+        apologised_to = await e2e.tracked(dossier, 4, last="dossier.apology-issued")
+        assert apologised_to["appointment"] == local_text(new_appointment), "tracking gives the new appointment"
 
         move_clock(stack, due + timedelta(minutes=15))
         await e2e.published(dossier, lambda s: has(s, ROUTING, "dossier.overdue"))

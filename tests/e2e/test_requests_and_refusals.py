@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from shared.calendar.zone import local_text
 from tests.support.flows import (
     COMMITTEE,
     DESK,
@@ -89,6 +90,8 @@ async def test_a_supplement_pauses_the_dossier_until_the_desk_records_it(stack: 
     assert ((fact.data or {})["request_event_id"], resumption.causationid) == (request.id, fact.id)
     due = datetime.fromisoformat((resumption.data or {})["previous_due_at"])
     assert due == datetime.fromisoformat(accepted["due_at"]), "the due instant the desk gave at acceptance"
+    moved = datetime.fromisoformat((resumption.data or {})["due_at"])
+    assert tracked["appointment"] == local_text(moved), "tracking gives the appointment the pause moved"
     expected = Counter({"dossier.accepted": 1, "step.transferred": 2, "dossier.supplement-requested": 1,
                         "dossier.result-ready": 1})  # fmt: skip
     assert told.sms == told.email == expected
