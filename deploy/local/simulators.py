@@ -1,11 +1,13 @@
 """The outside world a local stack stands in for, so that `make up` sends real SMS, emails and carrier orders over
 the real protocols to something that keeps them: an SMS gateway simulator and an SMTP sink (see
 `services/notification/simulators/`) and a carrier (`services/postal/simulators/`). The services of the stack are
-pointed at them (`provider_environment`)."""
+pointed at them (`provider_environment`), and each side of a signed callback gets the same secret."""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import sys
 
 import httpx
@@ -14,9 +16,29 @@ from deploy.local.part import Part
 from deploy.local.process import REPO, spawn
 from deploy.local.settings import StackSettings
 
+# The secrets a simulator signs its callbacks with, by simulator: the variables it and the service both read.
+CALLBACK_SECRETS = {
+    "sms-gateway": ("NOTIFICATION_SMS_BRANDNAME_RECEIPT_SECRET", "NOTIFICATION_SMS_OTT_RECEIPT_SECRET"),
+    "carrier": ("POSTAL_CARRIER_WEBHOOK_SECRET",),
+}
+
+
+def callback_secrets(settings: StackSettings, simulator: str) -> dict[str, str]:
+    """The secrets of one simulator's callbacks, made at random for the stack's first start and kept in its home, so
+    that a service or simulator started again alone still agrees with the other side."""
+    path = settings.root / "callback-secrets.json"
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    wanted = [name for names in CALLBACK_SECRETS.values() for name in names]
+    if not set(wanted) <= set(kept):
+        kept = {name: kept.get(name) or secrets.token_hex(32) for name in wanted}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(kept, indent=2) + "\n")
+    return {name: kept[name] for name in CALLBACK_SECRETS.get(simulator, ())}
+
 
 def provider_environment(settings: StackSettings, service: str) -> dict[str, str]:
-    """What points a service of the stack at the simulators it talks to."""
+    """What points a service of the stack at the simulators it talks to, and checks their callbacks."""
     ports = settings.ports
     gateway = f"http://127.0.0.1:{ports.sms_gateway}"
     return {
@@ -25,8 +47,9 @@ def provider_environment(settings: StackSettings, service: str) -> dict[str, str
             "NOTIFICATION_SMS_BRANDNAME_URL": f"{gateway}/brandname",
             "NOTIFICATION_SMS_OTT_URL": f"{gateway}/ott",
             "NOTIFICATION_PUBLIC_URL": f"http://127.0.0.1:{ports.service('notification')}",
+            **callback_secrets(settings, "sms-gateway"),
         },
-        "postal": {"POSTAL_CARRIER_URL": f"http://127.0.0.1:{ports.carrier}"},
+        "postal": {"POSTAL_CARRIER_URL": f"http://127.0.0.1:{ports.carrier}", **callback_secrets(settings, "carrier")},
     }.get(service, {})
 
 
@@ -51,7 +74,8 @@ class SimulatorPart(Part):
 
     def launch(self) -> None:
         command = [sys.executable, "-m", self.marker, *self.arguments]
-        env = {**os.environ, "CLOCK_CONTROL_FILE": str(self.settings.clock_file)}
+        env = {**os.environ, "CLOCK_CONTROL_FILE": str(self.settings.clock_file),
+               **callback_secrets(self.settings, self.name)}  # fmt: skip
         spawn(command, env=env, log_file=self.log_file, pid_file=self.pid_file, cwd=REPO)
 
     def is_ready(self) -> bool:

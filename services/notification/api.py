@@ -1,5 +1,6 @@
-"""Notification's HTTP entrypoints: the gateways' delivery receipts, the applicants' survey, and the template
-preview for staff. Thin routes: parse, run one handler in one transaction, map errors to 4xx."""
+"""Notification's HTTP entrypoints: the gateways' delivery receipts (signed by each gateway,
+shared/callback_signature.py), the applicants' survey, and the template preview for staff. Thin routes: parse, run
+one handler in one transaction, map errors to 4xx."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from services.notification import handlers, surveys
 from services.notification.providers.sms.selection import RECEIPT_PARSERS
 from services.notification.settings import NotificationSettings
 from services.notification.templates import default_templates
+from shared.callback_signature import verified_body
 from shared.events.catalogue.contacts import ContactRecorded
 from shared.events.examples import examples
 from shared.identity.fastapi import CurrentStaff
@@ -34,6 +36,7 @@ class Notification:
         assert isinstance(settings, NotificationSettings)
         self.ctx = context(settings, runtime)
         self.pool = runtime.pool
+        self.settings = settings
 
 
 def context(settings: NotificationSettings, runtime: ServiceRuntime) -> handlers.NotificationContext:
@@ -48,10 +51,17 @@ Context = Annotated[Notification, Depends(Notification)]
 receipts_router = APIRouter(tags=["providers"])
 
 
-@receipts_router.post("/receipts/{provider}", summary="A gateway's delivery receipt (its own format)")
+@receipts_router.post(
+    "/receipts/{provider}",
+    summary="A gateway's delivery receipt (its own format), signed by the gateway",
+    description="No staff token: the gateway signs the raw body with NOTIFICATION_SMS_<PROVIDER>_RECEIPT_SECRET "
+    "(headers X-Lienthong-Timestamp and X-Lienthong-Signature, see shared/callback_signature.py); 401 otherwise.",
+)
 async def receipt(provider: Literal["brandname", "ott"], request: Request, notifications: Context) -> dict[str, str]:
+    secret = notifications.settings.receipt_secret(provider)
+    body = await verified_body(request, secret, f"NOTIFICATION_SMS_{provider.upper()}_RECEIPT_SECRET")
     try:
-        parsed = RECEIPT_PARSERS[provider](await request.body())
+        parsed = RECEIPT_PARSERS[provider](body)
     except (ValidationError, ValueError) as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a {provider} receipt: {error}") from error
     async with notifications.pool.acquire() as conn, conn.transaction():

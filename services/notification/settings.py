@@ -37,6 +37,12 @@ class NotificationSettings(ServiceSettings):
         3, ge=0, description="Share of SMS sent first through the brandname gateway; 0 turns it off."
     )
     sms_brandname_api_key: SecretStr | None = Field(None, description="API key of the brandname gateway.")
+    sms_brandname_receipt_secret: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Secret shared with the brandname gateway, which signs each delivery receipt with it "
+        "(HMAC-SHA256 of the timestamp and raw body, in X-Lienthong-Signature). Unset: its receipts are refused (401).",
+    )
     sms_ott_url: str = Field(
         "http://127.0.0.1:8026/ott", description="Base URL of the SMS gateway speaking the OTT/SMS protocol."
     )
@@ -44,6 +50,12 @@ class NotificationSettings(ServiceSettings):
         1, ge=0, description="Share of SMS sent first through the OTT/SMS gateway; 0 turns it off."
     )
     sms_ott_api_key: SecretStr | None = Field(None, description="API key of the OTT/SMS gateway.")
+    sms_ott_receipt_secret: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Secret shared with the OTT/SMS gateway, which signs each delivery receipt with it "
+        "(HMAC-SHA256 of the timestamp and raw body, in X-Lienthong-Signature). Unset: its receipts are refused (401).",
+    )
     sms_sender: str = Field(
         "LIENTHONG", max_length=11, description="The registered brandname the SMS come from (at most 11 characters)."
     )
@@ -87,6 +99,10 @@ class NotificationSettings(ServiceSettings):
         if not all(part.strip().replace(".", "", 1).isdigit() for part in value.split(",")):
             raise ValueError("give the waits in seconds, separated by commas: 10,60,300")
         return value
+
+    def receipt_secret(self, provider: Literal["brandname", "ott"]) -> SecretStr | None:
+        """The secret a gateway signs its delivery receipts with."""
+        return {"brandname": self.sms_brandname_receipt_secret, "ott": self.sms_ott_receipt_secret}[provider]
 
     def limits(self) -> Limits:
         start, end = self.quiet_hours.split("-")

@@ -1,4 +1,5 @@
-"""Postal's HTTP entrypoints: the carrier's status webhooks, and the shipments of an agency for its staff."""
+"""Postal's HTTP entrypoints: the carrier's status webhooks (signed by the carrier, shared/callback_signature.py), and
+the shipments of an agency for its staff."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from services.postal.carrier.vnpost import parse_status_webhook
 from services.postal.fees import load_fee_table
 from services.postal.handlers import PostalContext, apply_status
 from services.postal.settings import PostalSettings
+from shared.callback_signature import verified_body
 from shared.identity.fastapi import CurrentStaff, ensure_agency
 from shared.outbox.writer import Outbox
 from shared.service import ServiceRuntime
@@ -33,16 +35,24 @@ class Postal:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "postal is starting")
         self.ctx = postal_context(runtime)
         self.pool = runtime.pool
+        assert isinstance(runtime.settings, PostalSettings)
+        self.settings = runtime.settings
 
 
 Context = Annotated[Postal, Depends(Postal)]
 carrier_router = APIRouter(tags=["carrier"])
 
 
-@carrier_router.post("/carrier/webhooks", summary="A status event of the carrier (VNPost-style webhook)")
+@carrier_router.post(
+    "/carrier/webhooks",
+    summary="A status event of the carrier (VNPost-style webhook), signed by the carrier",
+    description="No staff token: the carrier signs the raw body with POSTAL_CARRIER_WEBHOOK_SECRET "
+    "(headers X-Lienthong-Timestamp and X-Lienthong-Signature, see shared/callback_signature.py); 401 otherwise.",
+)
 async def webhook(request: Request, postal: Context) -> dict[str, str]:
+    body = await verified_body(request, postal.settings.carrier_webhook_secret, "POSTAL_CARRIER_WEBHOOK_SECRET")
     try:
-        report = parse_status_webhook(await request.body())
+        report = parse_status_webhook(body)
     except (ValidationError, ValueError) as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a status webhook: {error}") from error
     async with postal.pool.acquire() as conn, conn.transaction():

@@ -21,6 +21,12 @@ class PostalSettings(ServiceSettings):
         "LIENTHONG", min_length=1, description="Our customer code at the carrier (mã khách hàng), sent with each call."
     )
     carrier_api_key: SecretStr | None = Field(None, description="API key of the carrier, sent as a bearer token.")
+    carrier_webhook_secret: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="Secret shared with the carrier, which signs each status webhook with it (HMAC-SHA256 of the "
+        "timestamp and raw body, in X-Lienthong-Signature). Unset: every webhook is refused (401).",
+    )
     carrier_timeout_s: float = Field(10, gt=0, description="How long the carrier may take to answer one call.")
     fees_file: Path | None = Field(
         None,

@@ -10,6 +10,8 @@ binding.
 from __future__ import annotations
 
 import inspect
+import json
+from functools import cache
 from typing import Any
 
 import yaml
@@ -77,6 +79,18 @@ def document() -> dict[str, Any]:
 
 def render(asyncapi: dict[str, Any]) -> str:
     return yaml.dump(asyncapi, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+# What every service serves at /asyncapi.yaml and /asyncapi.json: built from the catalogue in memory, once per
+# process (the container image has no docs/ folder), and the same text as the committed docs/asyncapi.yaml.
+@cache
+def served_yaml() -> str:
+    return render(document())
+
+
+@cache
+def served_json() -> str:
+    return json.dumps(document(), ensure_ascii=False)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -158,7 +172,7 @@ def _operations() -> dict[str, Any]:
 
 
 def _message(spec: EventSpec, payloads: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    description = " ".join(inspect.cleandoc(spec.model.__doc__ or "").split())
+    description = description_of(spec)
     envelope = example_envelope(spec)
     if is_tombstone(spec):
         payload: dict[str, Any] = {"type": "null", "description": "A tombstone: the record has no value."}
@@ -167,10 +181,10 @@ def _message(spec: EventSpec, payloads: dict[str, dict[str, Any]]) -> dict[str, 
     return {
         "name": spec.event_type,
         "title": spec.model.__name__,
-        "summary": description.split(". ")[0].rstrip(".") + ".",
+        "summary": summary_of(spec),
         "description": description,
         "contentType": CONTENT_TYPE,
-        "headers": _headers(spec),
+        "headers": envelope_headers(spec),
         "payload": payload,
         "bindings": {
             "kafka": {
@@ -189,8 +203,18 @@ def _message(spec: EventSpec, payloads: dict[str, dict[str, Any]]) -> dict[str, 
     }
 
 
-def _headers(spec: EventSpec) -> dict[str, Any]:
-    """The Kafka record headers: the CloudEvents attributes (binary content mode), as strings."""
+def description_of(spec: EventSpec) -> str:
+    """When the event is published and what it means: its model's docstring, on one line."""
+    return " ".join(inspect.cleandoc(spec.model.__doc__ or "").split())
+
+
+def summary_of(spec: EventSpec) -> str:
+    return description_of(spec).split(". ")[0].rstrip(".") + "."
+
+
+def envelope_headers(spec: EventSpec) -> dict[str, Any]:
+    """The Kafka record headers of an event type: the CloudEvents attributes (binary content mode), as strings.
+    docs/events.md describes the envelope with them too."""
 
     def text(description: str, **keywords: Any) -> dict[str, Any]:
         return {"type": "string", "description": description, **keywords}

@@ -1,5 +1,6 @@
 """`python -m shared.events.generate` (`make events`): writes the JSON Schema of every event type to
-shared/events/schemas/<type>.v<version>.json and the AsyncAPI document to docs/asyncapi.yaml.
+shared/events/schemas/<type>.v<version>.json, the AsyncAPI document to docs/asyncapi.yaml and the integrators'
+guide to docs/events.md.
 
 A committed schema is the contract integrators rely on: it is overwritten only by a compatible one (new optional
 fields). For anything else the command writes nothing and exits 1: bump the model's `version` (a new schema file;
@@ -21,10 +22,12 @@ from typing import Any
 from shared.events.asyncapi import document, render
 from shared.events.catalogue import CATALOGUE, EventSpec
 from shared.events.compatibility import incompatibilities
+from shared.events.markdown import events_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS_DIR = Path(__file__).resolve().parent / "schemas"
 ASYNCAPI_FILE = REPO / "docs" / "asyncapi.yaml"
+EVENTS_DOC_FILE = REPO / "docs" / "events.md"
 
 
 def schema_of(spec: EventSpec) -> dict[str, Any]:
@@ -47,7 +50,9 @@ class Plan:
     refusals: list[str] = field(default_factory=list)
 
 
-def plan(schemas_dir: Path = SCHEMAS_DIR, asyncapi_file: Path = ASYNCAPI_FILE) -> Plan:
+def plan(
+    schemas_dir: Path = SCHEMAS_DIR, asyncapi_file: Path = ASYNCAPI_FILE, events_doc_file: Path = EVENTS_DOC_FILE
+) -> Plan:
     result = Plan()
     for spec in CATALOGUE.values():
         path = schema_file(spec, schemas_dir)
@@ -62,9 +67,9 @@ def plan(schemas_dir: Path = SCHEMAS_DIR, asyncapi_file: Path = ASYNCAPI_FILE) -
                 result.refusals.append(f"{spec.event_type} v{spec.version}: {'; '.join(problems)}")
                 continue
         result.writes[path] = text
-    text = render(document())
-    if not asyncapi_file.exists() or asyncapi_file.read_text(encoding="utf-8") != text:
-        result.writes[asyncapi_file] = text
+    for path, text in ((asyncapi_file, render(document())), (events_doc_file, events_markdown())):
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            result.writes[path] = text
     return result
 
 
@@ -73,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
     args = parser.parse_args(argv)
 
-    result = plan(SCHEMAS_DIR, ASYNCAPI_FILE)  # read at call time, so that tests can point them elsewhere
+    result = plan(SCHEMAS_DIR, ASYNCAPI_FILE, EVENTS_DOC_FILE)  # read at call time: tests point them elsewhere
     if result.refusals:
         print(
             "bump the version: these models changed incompatibly with their committed schemas (nothing was written):",

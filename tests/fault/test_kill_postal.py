@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +30,14 @@ async def test_a_killed_postal_places_no_order_twice(
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     database = await create_database(server_database_url)
-    port = free_low_port()
+    port, secret = free_low_port(), secrets.token_hex(32)
     (tmp_path / "clock.json").write_text('{"offset_s": 0}')
     try:
-        with carrier_simulator(tmp_path, port) as (carrier, _):
+        with carrier_simulator(tmp_path, port, secret) as (carrier, _):
             env = {**os.environ, **infrastructure_env, **FAST, "POSTAL_DATABASE_URL": database,
                    "POSTAL_PORT": str(port), "POSTAL_CARRIER_URL": carrier, "POSTAL_STUCK_ORDER_S": "2",
-                   "CLOCK_CONTROL_FILE": str(tmp_path / "clock.json"), "LOG_FORMAT": "json"}  # fmt: skip
+                   "POSTAL_CARRIER_WEBHOOK_SECRET": secret, "CLOCK_CONTROL_FILE": str(tmp_path / "clock.json"),
+                   "LOG_FORMAT": "json"}  # fmt: skip
             postal = KillableProcess("postal", ["-m", "services.postal"], env, tmp_path / "postal.log")
             postal.start()
             try:

@@ -1,7 +1,7 @@
 """The notification service's real adapters against the simulators, over real HTTP and SMTP on 127.0.0.1: the
-SMS gateway simulator (both protocols) with its delivery reports POSTed to a receiver here, and the SMTP sink.
-Everything runs in the test's event loop on ports 26000-26999; the last test starts both simulators as the
-commands they are. No broker or database is needed."""
+SMS gateway simulator (both protocols) with its delivery reports POSTed to a receiver here, each signed with its
+protocol's secret, and the SMTP sink. Everything runs in the test's event loop on ports 26000-26999; the last tests
+start both simulators as the commands they are. No broker or database is needed."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry
 
 from services.notification.providers import ProviderMetrics, SendOutcome
@@ -29,6 +29,7 @@ from services.notification.settings import NotificationSettings
 from services.notification.simulators import sms_gateway, smtp_sink
 from services.notification.simulators.sms_state import Gateway
 from services.notification.templates import RenderedEmail, default_templates
+from shared.callback_signature import SignatureRefusedError, verify
 from shared.events.catalogue.contacts import ContactRecorded
 from shared.events.examples import DOSSIER_CODE, examples
 from tests.infrastructure import REPO
@@ -38,16 +39,23 @@ from tests.support.serving import serving
 SLOW_S = 1.5  # the slow magic number answers after this; the clients give up after TIMEOUT_S
 TIMEOUT_S = 0.5
 PHONE = "0912345678"
+RECEIPT_SECRETS = {"brandname": "brandname-receipts-secret-of-these-tests", "ott": "ott-receipts-secret-of-these-tests"}
 
 
 def receiver(received: list[tuple[str, bytes]]) -> FastAPI:
-    """Stands for notification's delivery-receipt endpoint: keeps each body with the protocol in its path."""
+    """Stands for notification's delivery-receipt endpoint: keeps each body with the protocol in its path, once its
+    signature is checked as notification does, with that protocol's secret (another protocol's is refused)."""
     app = FastAPI()
 
     @app.post("/receipts/{protocol}")
-    async def receive(protocol: str, request: Request) -> dict[str, str]:
-        received.append((protocol, await request.body()))
-        return {}
+    async def receive(protocol: str, request: Request) -> Response:
+        body = await request.body()
+        try:
+            verify(RECEIPT_SECRETS[protocol], body, request.headers)
+        except SignatureRefusedError as refusal:
+            return Response(str(refusal), status_code=401)
+        received.append((protocol, body))
+        return Response(status_code=204)
 
     return app
 
@@ -61,7 +69,7 @@ async def reports() -> AsyncIterator[tuple[str, list[tuple[str, bytes]]]]:
 
 @pytest.fixture(scope="module")
 async def gateway_url(reports: tuple[str, list[tuple[str, bytes]]]) -> AsyncIterator[str]:
-    gateway = Gateway(callback_url=reports[0], receipt_delay_s=0.05, slow_s=SLOW_S)
+    gateway = Gateway(callback_url=reports[0], receipt_secrets=RECEIPT_SECRETS, receipt_delay_s=0.05, slow_s=SLOW_S)
     async with serving(sms_gateway.create_app(gateway)) as url:
         yield url
 
@@ -351,3 +359,15 @@ async def test_the_simulators_run_as_commands(commands: dict[str, int]) -> None:
     [mail] = mailbox["messages"]
     assert [part["content_type"] for part in mail["parts"]] == ["text/plain", "text/html"]
     assert mail["headers"]["Subject"] == acceptance_email().subject
+
+
+def test_the_gateway_will_not_send_reports_it_cannot_sign() -> None:
+    env = {name: value for name, value in os.environ.items() if not name.endswith("_RECEIPT_SECRET")}
+    env["NOTIFICATION_SMS_BRANDNAME_RECEIPT_SECRET"] = RECEIPT_SECRETS["brandname"]  # the OTT one is missing
+    started = subprocess.run(
+        [sys.executable, "-m", "services.notification.simulators.sms_gateway", "--port", str(free_low_port()),
+         "--callback-url", "http://127.0.0.1:8003/receipts"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert started.returncode == 2
+    assert "NOTIFICATION_SMS_OTT_RECEIPT_SECRET" in started.stderr

@@ -1,23 +1,28 @@
 """Notification as a separate process over the real broker and database, with the SMS gateway simulator and the
 SMTP sink as its outside world: every lifecycle event the applicant is told about becomes the right SMS and email
 (content checked), once whatever the redeliveries; the magic numbers give the right statuses and fallbacks;
-preferences, erasure, quiet hours and the SMS limit hold; a survey round trip publishes survey.answered."""
+preferences, erasure, quiet hours and the SMS limit hold; a survey round trip publishes survey.answered; and a
+delivery receipt is taken only with its gateway's signature."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 
+from services.notification.simulators.sms_state import report_body
 from services.notification.templates import default_templates
 from shared.calendar.zone import ZONE
+from shared.callback_signature import signed_headers
 from shared.events.catalogue import spec_for
 from shared.events.catalogue.contacts import ContactErased
 from shared.events.envelope import Envelope
@@ -250,6 +255,42 @@ async def test_staff_preview_a_template_with_the_catalogue_example(driver: Notif
     assert (await driver.http.post("/templates/preview", json=body)).status_code == 401
     missing = {**body, "event_type": "dossier.near-due"}
     assert (await driver.http.post("/templates/preview", json=missing, headers=staff)).status_code == 404
+
+
+async def test_a_receipt_is_taken_only_with_its_gateway_s_signature(
+    driver: NotificationDriver, stack: NotificationStack
+) -> None:
+    dossier = new_dossier()
+    await driver.contact(dossier, notify_by="sms")
+    await tell(driver, dossier, "dossier.accepted")
+    await driver.events(dossier, "notification.sent", "notification.delivered")  # by the gateway's signed receipt
+    [message] = await driver.sms_about(dossier)
+    protocol, secrets = message["protocol"], stack.providers.receipt_secrets
+    [other] = [secret for of, secret in secrets.items() if of != protocol]
+    secret = secrets[protocol]
+
+    def receipt(notification_id: str) -> bytes:
+        report = report_body(protocol, notification_id, message["provider_reference"], "delivered", datetime.now(UTC))
+        return json.dumps(report).encode()
+
+    async def post(body: bytes, headers: dict[str, str]) -> httpx.Response:
+        return await driver.http.post(f"/receipts/{protocol}", content=body, headers=headers)
+
+    body = receipt(message["idempotency_key"])
+    forged = {
+        "unsigned": {},
+        "signed with the other gateway's secret": signed_headers(other, body),
+        "signed an hour ago": signed_headers(secret, body, now=time.time() - 3600),
+    }
+    for why, headers in forged.items():
+        refused = await post(body, headers)
+        assert (refused.status_code, "takes a signature" in refused.json()["detail"]) == (401, True), why
+    # The signature is checked before anything is looked up: unsigned, even an unknown notification is a 401.
+    unknown = receipt(str(uuid.uuid4()))
+    assert (await post(unknown, {})).status_code == 401
+    assert (await post(unknown, signed_headers(secret, unknown))).status_code == 404
+    recorded = await post(body, signed_headers(secret, body))
+    assert (recorded.status_code, recorded.json()) == (200, {"status": "recorded"})
 
 
 async def test_schemathesis_finds_no_server_error(driver: NotificationDriver) -> None:

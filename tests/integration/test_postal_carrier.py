@@ -1,8 +1,9 @@
 """The real carrier adapter against the carrier simulator over real HTTP on 127.0.0.1, with the simulator's status
 webhooks POSTed to a receiver here and its time moved by a controllable clock file: orders are made once per
 idempotency key, cancelled, tracked; webhooks arrive as the clock passes each stage, in order, late or repeated as
-scripted, and applied by the domain they give the right state; an outage is `unavailable`; and no request carries
-more than the carrier needs. No broker or database is needed; the last test starts the simulator as a command."""
+scripted, signed with the secret shared with postal, and applied by the domain they give the right state; an outage
+is `unavailable`; and no request carries more than the carrier needs. No broker or database is needed; the last
+tests start the simulator as a command, which will not send webhooks without a secret to sign them with."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from services.postal.domain import ShipmentState, Tracking, Verdict, report
 from services.postal.settings import PostalSettings
 from services.postal.simulators import carrier as simulator
 from services.postal.simulators.carrier_state import Carrier
+from shared.callback_signature import SignatureRefusedError, verify
 from shared.clock import ControllableClock
 from shared.events.catalogue.postal import Direction
 from tests.infrastructure import REPO
@@ -39,6 +41,7 @@ from tests.processes import free_low_port
 from tests.support.serving import serving
 
 STAGE_S = 60.0
+SECRET = "the-carrier-webhook-secret-of-these-tests"
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 PERSONAL_ID = "079203001234"  # the applicant's, which intake keeps: it must reach no carrier
 APPLICANT = Party("Nguyễn Thị Lan", "0912345678", CarrierAddress("12 Lê Lợi", "26734", None, "79"))
@@ -64,12 +67,14 @@ def vnpost_at(http: httpx.AsyncClient) -> VnpostClient:
 
 @dataclass
 class Receiver:
-    """Stands for postal's webhook endpoint: keeps each body it acknowledged; refuses as many as it is told to."""
+    """Stands for postal's webhook endpoint: checks each webhook's signature as postal does, keeps each body it
+    acknowledged, and refuses as many as it is told to."""
 
     url: str = ""
     received: list[bytes] = field(default_factory=list)
     refusals: dict[str, int] = field(default_factory=dict)  # by order number: how many to answer 503 first
     refused: list[bytes] = field(default_factory=list)
+    unsigned: list[str] = field(default_factory=list)  # why each badly signed webhook was refused
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -77,6 +82,11 @@ class Receiver:
         @app.post("/webhooks")
         async def receive(request: Request) -> Response:
             body = await request.body()
+            try:
+                verify(SECRET, body, request.headers)
+            except SignatureRefusedError as refusal:
+                self.unsigned.append(str(refusal))
+                return Response(status_code=401)
             number = json.loads(body)["OrderNumber"]
             if self.refusals.get(number):
                 self.refusals[number] -= 1
@@ -100,6 +110,7 @@ class Receiver:
         await asyncio.sleep(0.2)  # ten ticks of the simulator: nothing else was due
         reports = self.of(order_number)
         assert len(reports) == count
+        assert self.unsigned == [], "every webhook is signed with the secret shared with postal"
         return reports
 
 
@@ -120,7 +131,7 @@ def clock(tmp_path_factory: pytest.TempPathFactory) -> ControllableClock:
 
 @pytest.fixture(scope="module")
 async def carrier_url(receiver: Receiver, clock: ControllableClock) -> AsyncIterator[str]:
-    state = Carrier(ControllableClock(clock.control_file), receiver.url, stage_s=STAGE_S, tick_s=0.02)
+    state = Carrier(ControllableClock(clock.control_file), receiver.url, SECRET, stage_s=STAGE_S, tick_s=0.02)
     async with serving(simulator.create_app(state)) as url:
         yield url
 
@@ -314,7 +325,8 @@ def command(receiver: Receiver, tmp_path: Path) -> Iterator[tuple[str, Controlla
         process = subprocess.Popen(
             [sys.executable, "-m", "services.postal.simulators.carrier", "--port", str(port), "--callback-url",
              receiver.url, "--clock-file", str(clock.control_file), "--stage-s", "30", "--tick-s", "0.05"],
-            cwd=REPO, env={**os.environ, "LOG_FORMAT": "json"}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO, env={**os.environ, "LOG_FORMAT": "json", "POSTAL_CARRIER_WEBHOOK_SECRET": SECRET}, stdout=log,
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
             yield f"http://127.0.0.1:{port}", clock
@@ -342,3 +354,14 @@ async def test_the_simulator_runs_as_a_command_on_the_clock_file(
         reports = await receiver.wait_for(shipment.order_number, 2)
     assert [one.status.code for one in reports] == [2, 4]
     assert reports[0].status.at == T0 + timedelta(seconds=30)
+
+
+def test_the_simulator_will_not_send_webhooks_it_cannot_sign(receiver: Receiver) -> None:
+    env = {name: value for name, value in os.environ.items() if name != "POSTAL_CARRIER_WEBHOOK_SECRET"}
+    started = subprocess.run(
+        [sys.executable, "-m", "services.postal.simulators.carrier", "--port", str(free_low_port()),
+         "--callback-url", receiver.url],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert started.returncode == 2
+    assert "set POSTAL_CARRIER_WEBHOOK_SECRET" in started.stderr

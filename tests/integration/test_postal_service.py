@@ -1,17 +1,21 @@
 """Postal as a separate process over the real broker and database, with the carrier simulator: both directions
-from the request to the end, repeated and out-of-order webhooks, a failed delivery returned to the agency, the
-carrier down (the order waits and goes out later), and no personal data beyond what the carrier needs."""
+from the request to the end, repeated and out-of-order webhooks, a webhook without the carrier's signature refused,
+a failed delivery returned to the agency, the carrier down (the order waits and goes out later), and no personal
+data beyond what the carrier needs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
 
+from shared.callback_signature import signed_headers
 from shared.settings import KafkaSettings
 from tests.support.driver import POSTAL, Dossier, driving
 from tests.support.messaging import eventually
@@ -119,6 +123,40 @@ async def test_repeated_and_late_webhooks_are_applied_once_and_never_backwards(d
     assert [e.type for e in driver.published[dossier.id]].count("shipment.delivered") == 1
     other = await driver.http.get(f"/shipments/{order['order_number']}", headers=driver.token("H29.102.1", "reception"))
     assert other.status_code == 403
+
+
+async def test_a_webhook_without_the_carrier_s_signature_is_refused_and_changes_nothing(
+    driver: PostalDriver, stack: PostalStack
+) -> None:
+    dossier = new_dossier()
+    await driver.contact(dossier)
+    driver.set_clock(datetime.now(UTC))  # held still: the carrier's own webhooks wait, only this test's arrive
+    await driver.result_ready(dossier)
+    order = await order_of(driver, dossier)
+    webhook = {"OrderNumber": order["order_number"], "ItemCode": order["item_code"], "Status": 2,
+               "StatusEventId": f"test-{uuid.uuid4()}", "EventTime": datetime.now(UTC).isoformat()}  # fmt: skip
+    body, secret = json.dumps(webhook).encode(), stack.webhook_secret
+    forged = {
+        "unsigned": {},
+        "signed with another secret": signed_headers("not-the-secret-shared-with-the-carrier", body),
+        "signed an hour ago": signed_headers(secret, body, now=time.time() - 3600),
+        "signed for another body": signed_headers(secret, body.replace(b'"Status": 2', b'"Status": 6')),
+    }
+    for why, headers in forged.items():
+        refused = await driver.http.post("/carrier/webhooks", content=body, headers=headers)
+        assert refused.status_code == 401, why
+        assert "takes a signature" in refused.json()["detail"], why
+        assert refused.headers["WWW-Authenticate"].startswith("HMAC-SHA256"), why
+
+    async def status_events() -> list[str]:
+        staff = driver.token(DESK, "reception")
+        shipment = (await driver.http.get(f"/shipments/{order['order_number']}", headers=staff)).json()
+        return [event["event_id"] for event in shipment["status_events"]]
+
+    assert webhook["StatusEventId"] not in await status_events(), "nothing of a refused webhook is recorded"
+    signed = await driver.http.post("/carrier/webhooks", content=body, headers=signed_headers(secret, body))
+    assert (signed.status_code, signed.json()) == (200, {"verdict": "applied"})
+    assert webhook["StatusEventId"] in await status_events()
 
 
 async def test_while_the_carrier_is_down_the_order_waits_and_goes_out_once(driver: PostalDriver) -> None:

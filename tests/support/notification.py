@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,16 +28,21 @@ SIMULATORS = "services.notification.simulators"
 class Providers:
     gateway: str  # the SMS gateway simulator's base URL
     sink: str  # the SMTP sink's HTTP address
-    env: dict[str, str]  # what points notification (on `port`) at them
+    env: dict[str, str]  # what points notification (on `port`) at them, and checks the gateway's receipts
+    receipt_secrets: dict[str, str]  # per gateway protocol, what its delivery receipts are signed with
 
 
 @contextlib.contextmanager
 def simulated_providers(home: Path, port: int) -> Iterator[Providers]:
     """The two simulators as processes, the gateway's delivery reports posted to notification on `port`."""
     gateway_port, smtp_port, sink_port = (free_low_port() for _ in range(3))
+    receipt_secrets = {protocol: secrets.token_hex(32) for protocol in ("brandname", "ott")}
+    signing = {f"NOTIFICATION_SMS_{protocol.upper()}_RECEIPT_SECRET": secret
+               for protocol, secret in receipt_secrets.items()}  # fmt: skip
     gateway = KillableProcess("sms-gateway", [
         "-m", f"{SIMULATORS}.sms_gateway", "--port", str(gateway_port), "--receipt-delay-s", "0.2", "--slow-s", "3",
-        "--callback-url", f"http://127.0.0.1:{port}/receipts"], dict(os.environ), home / "sms-gateway.log")  # fmt: skip
+        "--callback-url", f"http://127.0.0.1:{port}/receipts"], {**os.environ, **signing},
+        home / "sms-gateway.log")  # fmt: skip
     sink_args = ["-m", f"{SIMULATORS}.smtp_sink", "--smtp-port", str(smtp_port), "--http-port", str(sink_port)]
     sink = KillableProcess("smtp-sink", sink_args, dict(os.environ), home / "smtp-sink.log")
     env = {
@@ -48,13 +54,14 @@ def simulated_providers(home: Path, port: int) -> Iterator[Providers]:
         "NOTIFICATION_SMS_TIMEOUT_S": "1",
         "NOTIFICATION_RETRY_DELAYS_S": "0.5,0.5",
         "NOTIFICATION_STUCK_SEND_S": "3",
+        **signing,
     }
     for simulator in (gateway, sink):
         simulator.start()
     try:
         wait_for(f"http://127.0.0.1:{gateway_port}/_sim/messages")
         wait_for(f"http://127.0.0.1:{sink_port}/messages")
-        yield Providers(f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{sink_port}", env)
+        yield Providers(f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{sink_port}", env, receipt_secrets)
     finally:
         for simulator in (gateway, sink):
             simulator.stop()

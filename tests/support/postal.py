@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,15 +31,17 @@ class PostalStack:
     base: str
     home: Path
     carrier: str
+    webhook_secret: str  # what the carrier signs its webhooks with, and postal checks them with
 
 
 @contextlib.contextmanager
-def carrier_simulator(home: Path, postal_port: int) -> Iterator[tuple[str, KillableProcess]]:
+def carrier_simulator(home: Path, postal_port: int, webhook_secret: str) -> Iterator[tuple[str, KillableProcess]]:
     port = free_low_port()
     args = ["-m", "services.postal.simulators.carrier", "--port", str(port), "--stage-s", "1", "--tick-s", "0.1",
             "--clock-file", str(home / "clock.json"),
             "--callback-url", f"http://127.0.0.1:{postal_port}/carrier/webhooks"]  # fmt: skip
-    carrier = KillableProcess("carrier", args, dict(os.environ), home / "carrier.log")
+    env = {**os.environ, "POSTAL_CARRIER_WEBHOOK_SECRET": webhook_secret}
+    carrier = KillableProcess("carrier", args, env, home / "carrier.log")
     carrier.start()
     try:
         wait_for(f"http://127.0.0.1:{port}/_sim/orders")
@@ -52,13 +55,13 @@ FAST = {"POSTAL_PLACER_INTERVAL_S": "0.2", "POSTAL_ORDER_RETRY_S": "0.5", "POSTA
 
 @contextlib.contextmanager
 def postal_stack(infrastructure_env: dict[str, str], server_database_url: str, home: Path) -> Iterator[PostalStack]:
-    port = free_low_port()
+    port, secret = free_low_port(), secrets.token_hex(32)
     (home / "clock.json").write_text('{"offset_s": 0}')
-    with carrier_simulator(home, port) as (carrier, _):
-        env = {**FAST, "POSTAL_CARRIER_URL": carrier}
+    with carrier_simulator(home, port, secret) as (carrier, _):
+        env = {**FAST, "POSTAL_CARRIER_URL": carrier, "POSTAL_CARRIER_WEBHOOK_SECRET": secret}
         with service_under_test("postal", infrastructure_env, server_database_url, home, extra_env=env,
                                 port=port) as base:  # fmt: skip
-            yield PostalStack(base, home, carrier)
+            yield PostalStack(base, home, carrier, secret)
 
 
 def new_dossier() -> Dossier:

@@ -1,5 +1,5 @@
-"""The committed JSON Schemas and AsyncAPI document are the ones the models generate, and the compatibility
-checker that guards them flags what breaks consumers."""
+"""The committed JSON Schemas, AsyncAPI document and integrators' guide (docs/events.md) are the ones the models
+generate, and the compatibility checker that guards them flags what breaks consumers."""
 
 from __future__ import annotations
 
@@ -17,7 +17,16 @@ from shared.events.asyncapi import document, render
 from shared.events.catalogue import CATALOGUE, EventSpec, is_tombstone, spec_for
 from shared.events.compatibility import incompatibilities
 from shared.events.examples import example_envelope
-from shared.events.generate import ASYNCAPI_FILE, SCHEMAS_DIR, plan, schema_file, schema_of, schema_text
+from shared.events.generate import (
+    ASYNCAPI_FILE,
+    EVENTS_DOC_FILE,
+    SCHEMAS_DIR,
+    plan,
+    schema_file,
+    schema_of,
+    schema_text,
+)
+from shared.events.markdown import events_markdown
 
 SPECS = list(CATALOGUE.values())
 REGENERATE = "the committed file is not what the models generate: run `make events` and commit the result"
@@ -36,6 +45,39 @@ def test_the_committed_schema_is_the_generated_one(spec: EventSpec) -> None:
 
 def test_the_committed_asyncapi_document_is_the_generated_one() -> None:
     assert ASYNCAPI_FILE.read_text(encoding="utf-8") == render(document()), REGENERATE
+
+
+def test_the_committed_event_guide_is_the_generated_one() -> None:
+    assert EVENTS_DOC_FILE.read_text(encoding="utf-8") == events_markdown(), REGENERATE
+
+
+def test_the_event_guide_gives_every_event_its_topic_fields_and_example() -> None:
+    guide = events_markdown()
+    for spec in SPECS:
+        section = guide.split(f"\n### {spec.event_type}\n", 1)[1].split("\n### ", 1)[0]
+        assert f"**Topic** `{spec.topic}`" in section
+        if is_tombstone(spec):
+            continue
+        for name, field in spec.model.model_fields.items():
+            assert f"| `{name}` |" in section, f"{spec.event_type}.{name} is not in the guide"
+            assert str(field.description).split("\n")[0] in section
+        example = json.loads(section.split("```json\n", 1)[1].split("```", 1)[0])
+        assert example == example_envelope(spec).data
+
+
+def test_check_reports_a_stale_event_guide_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stale = tmp_path / "events.md"
+    stale.write_text("# Events, as they were\n", encoding="utf-8")
+    monkeypatch.setattr(generate, "EVENTS_DOC_FILE", stale)
+
+    assert generate.main(["--check"]) == 1
+    assert f"out of date: {stale}" in capsys.readouterr().err
+    assert stale.read_text(encoding="utf-8") == "# Events, as they were\n"
+    assert generate.main([]) == 0
+    assert stale.read_text(encoding="utf-8") == events_markdown()
+    assert generate.main(["--check"]) == 0
 
 
 def test_nothing_is_left_to_generate() -> None:
@@ -194,6 +236,7 @@ def test_generating_refuses_to_overwrite_a_schema_with_an_incompatible_one(
     path.write_text(schema_text(committed), encoding="utf-8")
     monkeypatch.setattr(generate, "SCHEMAS_DIR", tmp_path)
     monkeypatch.setattr(generate, "ASYNCAPI_FILE", tmp_path / "asyncapi.yaml")
+    monkeypatch.setattr(generate, "EVENTS_DOC_FILE", tmp_path / "events.md")
 
     assert generate.main([]) == 1
     assert "bump the version" in capsys.readouterr().err
@@ -211,8 +254,9 @@ def test_generating_overwrites_a_schema_with_a_compatible_one(tmp_path: Path, mo
     path.write_text(schema_text(older), encoding="utf-8")
     monkeypatch.setattr(generate, "SCHEMAS_DIR", tmp_path)
     monkeypatch.setattr(generate, "ASYNCAPI_FILE", tmp_path / "asyncapi.yaml")
+    monkeypatch.setattr(generate, "EVENTS_DOC_FILE", tmp_path / "events.md")
 
-    assert plan(tmp_path, tmp_path / "asyncapi.yaml").refusals == [
+    assert plan(tmp_path, tmp_path / "asyncapi.yaml", tmp_path / "events.md").refusals == [
         "dossier.accepted v1: new required property 'fee_vnd'"
     ]
     older["properties"]["fee_vnd"] = schema_of(accepted)["properties"]["fee_vnd"]
@@ -222,4 +266,5 @@ def test_generating_overwrites_a_schema_with_a_compatible_one(tmp_path: Path, mo
     assert generate.main([]) == 0
     assert path.read_text(encoding="utf-8") == schema_text(schema_of(accepted))
     assert (tmp_path / "asyncapi.yaml").read_text(encoding="utf-8") == render(document())
+    assert (tmp_path / "events.md").read_text(encoding="utf-8") == events_markdown()
     assert len(list(tmp_path.glob("*.json"))) == len(CATALOGUE)

@@ -3,10 +3,13 @@
 docstrings define them), honours their idempotency keys, records every message it accepts, and POSTs delivery
 reports back.
 
+    NOTIFICATION_SMS_BRANDNAME_RECEIPT_SECRET=... NOTIFICATION_SMS_OTT_RECEIPT_SECRET=... \\
     python -m services.notification.simulators.sms_gateway --host 127.0.0.1 --port 8026 \\
-        --callback-url http://127.0.0.1:8003/delivery-receipts/sms
+        --callback-url http://127.0.0.1:8003/receipts
 
-Delivery reports go to `<callback-url>/brandname` or `<callback-url>/ott`, `--receipt-delay-s` after acceptance.
+Delivery reports go to `<callback-url>/brandname` or `<callback-url>/ott`, `--receipt-delay-s` after acceptance,
+signed like a real gateway's (shared/callback_signature.py) with the secret notification checks for that protocol:
+it reads the same variables as notification, and refuses to start with a callback URL but without both secrets.
 
 Magic numbers, however written (0900000001, 84900000001, +84900000001):
 
@@ -36,6 +39,7 @@ from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from services.notification.settings import NotificationSettings
 from services.notification.simulators.sms_state import PROTOCOLS, Gateway, Verdict
 from shared.logging import configure_logging
 from shared.settings import LogSettings
@@ -128,7 +132,14 @@ def main() -> None:
     parser.add_argument("--slow-s", type=float, default=10.0, help="How long the slow magic number takes.")
     args = parser.parse_args()
     configure_logging(LogSettings(), service="sms-gateway-simulator")
-    gateway = Gateway(callback_url=args.callback_url, receipt_delay_s=args.receipt_delay_s, slow_s=args.slow_s)
+    settings = NotificationSettings()
+    secrets = {protocol: secret.get_secret_value() for protocol in ("brandname", "ott")
+               if (secret := settings.receipt_secret(protocol)) is not None}  # fmt: skip
+    if args.callback_url and set(secrets) != set(PROTOCOLS):
+        parser.error("delivery reports are signed: set NOTIFICATION_SMS_BRANDNAME_RECEIPT_SECRET and "
+                     "NOTIFICATION_SMS_OTT_RECEIPT_SECRET, the secrets notification checks them with")  # fmt: skip
+    gateway = Gateway(callback_url=args.callback_url, receipt_secrets=secrets, receipt_delay_s=args.receipt_delay_s,
+                      slow_s=args.slow_s)  # fmt: skip
     uvicorn.run(create_app(gateway), host=args.host, port=args.port, log_level="warning")
 
 

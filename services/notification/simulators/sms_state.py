@@ -18,6 +18,7 @@ import httpx
 import structlog
 
 from shared.calendar.zone import local
+from shared.callback_signature import post_signed
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +64,8 @@ def report_body(protocol: str, key: str, reference: str, outcome: str, at: datet
 @dataclass
 class Gateway:
     callback_url: str | None
+    # Per protocol, the secret its reports are signed with, as notification requires (shared/callback_signature.py).
+    receipt_secrets: dict[str, str] = field(default_factory=dict)
     receipt_delay_s: float = 0.5
     slow_s: float = 10.0
     outages: set[str] = field(default_factory=set)
@@ -74,6 +77,11 @@ class Gateway:
     _locks: defaultdict[tuple[str, str], asyncio.Lock] = field(default_factory=lambda: defaultdict(asyncio.Lock))
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
     _http: httpx.AsyncClient | None = None
+
+    def __post_init__(self) -> None:
+        unsigned = [protocol for protocol in PROTOCOLS if not self.receipt_secrets.get(protocol)]
+        if self.callback_url is not None and unsigned:
+            raise ValueError(f"delivery reports are signed: give the secret of {', '.join(unsigned)}")
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -147,7 +155,8 @@ class Gateway:
             attempt += 1
             try:
                 assert self._http is not None, "reports are sent while the gateway is running"
-                answer = await self._http.post(url, json=body)
+                # Signed at each attempt: a report posted again later carries a fresh timestamp.
+                answer = await post_signed(self._http, url, body, self.receipt_secrets[protocol])
                 if answer.is_success:
                     return
                 error = f"HTTP {answer.status_code}"

@@ -4,8 +4,11 @@ idempotency key, and it moves each order through its status codes over time, by 
 (`shared/clock.py`): the n-th stage happens `--stage-s` seconds after the (n-1)-th, and its webhook is POSTed to
 `--callback-url` once the clock has passed it (again and again, backing off, until the receiver answers 2xx).
 
-    python -m services.postal.simulators.carrier --host 127.0.0.1 --port 8028 \\
+    POSTAL_CARRIER_WEBHOOK_SECRET=... python -m services.postal.simulators.carrier --host 127.0.0.1 --port 8028 \\
         --callback-url http://127.0.0.1:8004/carrier/webhooks [--clock-file F] [--stage-s 60]
+
+Like a real carrier it signs each webhook (shared/callback_signature.py), with the secret postal checks: it reads
+the same variable as postal, POSTAL_CARRIER_WEBHOOK_SECRET, and refuses to start with a callback URL but no secret.
 
 Without `--clock-file` it reads `CLOCK_CONTROL_FILE` like every process of the stack, and without that the system
 clock. Unlike a real carrier it refuses unknown fields in an order (422), so that the adapter cannot add any.
@@ -41,6 +44,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_pascal
 
+from services.postal.settings import PostalSettings
 from services.postal.simulators.carrier_state import CANCELLED, Carrier, Plan, RefusedError, Stage, planned
 from shared.clock import ClockSettings, clock_from
 from shared.events.catalogue.postal import Direction
@@ -169,7 +173,11 @@ def main() -> None:
     clock_settings = ClockSettings()
     if args.clock_file is not None:
         clock_settings = clock_settings.model_copy(update={"control_file": args.clock_file})
-    carrier = Carrier(clock_from(clock_settings), args.callback_url, stage_s=args.stage_s, tick_s=args.tick_s)
+    secret = PostalSettings().carrier_webhook_secret
+    if args.callback_url and secret is None:
+        parser.error("webhooks are signed: set POSTAL_CARRIER_WEBHOOK_SECRET, the secret postal checks them with")
+    carrier = Carrier(clock_from(clock_settings), args.callback_url, secret.get_secret_value() if secret else None,
+                      stage_s=args.stage_s, tick_s=args.tick_s)  # fmt: skip
     uvicorn.run(create_app(carrier), host=args.host, port=args.port, log_level="warning")
 
 

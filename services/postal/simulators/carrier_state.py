@@ -19,6 +19,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.calendar.zone import local
+from shared.callback_signature import post_signed
 from shared.clock import Clock
 from shared.events.catalogue.postal import ORDER_SUFFIX, Direction
 
@@ -113,6 +114,7 @@ def direction_of(order_number: str) -> Direction:
 class Carrier:
     clock: Clock
     callback_url: str | None
+    callback_secret: str | None = None  # signs every webhook, as postal requires (shared/callback_signature.py)
     stage_s: float = 60.0
     tick_s: float = 0.1
     outage: bool = False
@@ -121,6 +123,10 @@ class Carrier:
     _numbers: dict[str, str] = field(default_factory=dict)  # idempotency key -> order number
     _item_codes: Iterator[int] = field(default_factory=lambda: itertools.count(100_000_001))
     _http: httpx.AsyncClient | None = None
+
+    def __post_init__(self) -> None:
+        if self.callback_url is not None and not self.callback_secret:
+            raise ValueError("webhooks are signed: give the secret shared with postal (POSTAL_CARRIER_WEBHOOK_SECRET)")
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -194,12 +200,14 @@ class Carrier:
     async def _send_due(self) -> None:
         """Every webhook due by the clock, in the order they fell due; one refused stops the round, so that the
         ones after it are not sent before it."""
-        if self.callback_url is None or self._http is None:
+        if self.callback_url is None or self.callback_secret is None or self._http is None:
             return
         now = self.clock.now()
         due = [(order, event) for order in self.orders.values() for event in order.events
                if event.sends_left and event.send_at <= now]  # fmt: skip
         for order, event in sorted(due, key=lambda pair: (pair[1].send_at, pair[1].at)):
             while event.sends_left:
-                (await self._http.post(self.callback_url, json=order.webhook(event))).raise_for_status()
+                # Signed at each attempt: a retry after an outage carries a fresh timestamp.
+                answer = await post_signed(self._http, self.callback_url, order.webhook(event), self.callback_secret)
+                answer.raise_for_status()
                 event.sends_left -= 1
