@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         for refusal in result.refusals:
             print(f"  {refusal}", file=sys.stderr)
         return 1
-    changed = sorted(_shown(path) for path in result.writes)
+    changed = sorted(shown(path) for path in result.writes)
     if args.check:
         for name in changed:
             print(f"out of date: {name}", file=sys.stderr)
@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _shown(path: Path) -> str:
+def shown(path: Path) -> str:
+    """A path as the command prints it: relative to the repository when inside it."""
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 

@@ -73,7 +73,7 @@ def test_check_reports_a_stale_event_guide_and_writes_nothing(
     monkeypatch.setattr(generate, "EVENTS_DOC_FILE", stale)
 
     assert generate.main(["--check"]) == 1
-    assert f"out of date: {stale}" in capsys.readouterr().err
+    assert f"out of date: {generate.shown(stale)}" in capsys.readouterr().err
     assert stale.read_text(encoding="utf-8") == "# Events, as they were\n"
     assert generate.main([]) == 0
     assert stale.read_text(encoding="utf-8") == events_markdown()
