@@ -35,9 +35,11 @@ def expected_events(kind: Kind) -> dict[str, dict[str, int]]:
     intake = {"dossier.accepted": 1}
     if kind is Kind.ONLINE:
         intake["dossier.submitted"] = 1
-    if kind is not Kind.POSTAL_RETURN:
+    if kind in (Kind.COUNTER, Kind.ONLINE):  # returned at the desk
         intake["dossier.result-handed-over"] = 1
-    expected = {INTAKE: intake, CONTACTS: {"contact.recorded": 1}, ROUTING: ROUTE}
+    # The interagency package's three steps: two transfers from the first, then one for each branch.
+    route = {**ROUTE, "step.transferred": 3, "step.completed": 3} if kind is Kind.INTERAGENCY else ROUTE
+    expected = {INTAKE: intake, CONTACTS: {"contact.recorded": 1}, ROUTING: route}
     if kind is Kind.POSTAL_RETURN:
         expected[POSTAL] = {"shipment.dispatched": 1, "shipment.delivered": 1}
     return expected

@@ -3,9 +3,11 @@ would, by a caller that keeps going while services die under it: a call that fai
 5xx) is sent again, and an action answered 409 counts as done once the dossier shows it done — its first attempt
 went through before the answer was lost.
 
-Three kinds of dossier, all of the birth registration (1.001193: the justice officer registers, the ward chairman
-signs): handed in at the counter and returned at the desk; submitted online, accepted at the desk and returned
-there; handed in at the counter and returned by post (the carrier simulator moves on the stack's clock)."""
+Three kinds of dossier of the birth registration (1.001193: the justice officer registers, the ward chairman signs):
+handed in at the counter and returned at the desk; submitted online, accepted at the desk and returned there; handed
+in at the counter and returned by post (the carrier simulator moves on the stack's clock). A fourth, interagency
+kind: the child-under-6 package (LT-KS-TT-BHYT: the justice officer registers the birth, then the ward police and
+social insurance in parallel), handed in at the counter and returned electronically, at once."""
 
 from __future__ import annotations
 
@@ -20,9 +22,16 @@ import httpx
 
 PROCEDURE = "1.001193"
 DESK, JUSTICE, COMMITTEE = "H29.101.1", "H29.101.2", "H29.101"
+POLICE, SOCIAL_INSURANCE = "H29.40.101", "H29.50.1"
 DOCUMENTS = [{"code": "declaration"}, {"code": "birth_certificate_medical"}]
 CERTIFICATE = [{"code": "birth_certificate", "title": "Giấy khai sinh"}]
 STEPS = [("register", JUSTICE, None), ("sign", COMMITTEE, {"decision": "granted", "documents": CERTIFICATE})]
+PACKAGE = "LT-KS-TT-BHYT"
+PACKAGE_DOCUMENTS = [{"code": "interconnected_form"}, {"code": "birth_certificate_medical"}]
+HEALTH_CARD = {"decision": "granted", "documents": [{"code": "health_insurance_card", "title": "Thẻ BHYT"}]}
+# The two branches after the birth registration run in parallel; the result goes with the one completed last.
+PACKAGE_STEPS = [("birth_registration", JUSTICE, None), ("permanent_residence", POLICE, None),
+                 ("health_insurance_card", SOCIAL_INSURANCE, HEALTH_CARD)]  # fmt: skip
 ADDRESS = {"street": "45 Pasteur", "ward_code": "26734", "province_code": "79", "ward": "Phường Sài Gòn",
            "province": "Thành phố Hồ Chí Minh"}  # fmt: skip
 RETURNED = 10
@@ -33,6 +42,7 @@ class Kind(enum.StrEnum):
     COUNTER = "counter"
     ONLINE = "online"
     POSTAL_RETURN = "postal-return"
+    INTERAGENCY = "interagency"
 
 
 @dataclass
@@ -68,11 +78,13 @@ class Workload:
         dossier.phone, dossier.email = f"0912{dossier.number:06d}", f"nguoi.dan.{dossier.number}@example.org"
         await self._hand_in(dossier)
         await self._until(dossier, "acceptance", lambda: self._accept(dossier))
-        for step, agency, result in STEPS:
+        for step, agency, result in PACKAGE_STEPS if dossier.kind is Kind.INTERAGENCY else STEPS:
             await self._until(dossier, f"step {step}",
                               lambda s=step, a=agency, r=result: self._complete(dossier, s, a, r))  # type: ignore[misc]  # fmt: skip
         if dossier.kind is Kind.POSTAL_RETURN:
             await self._until(dossier, "delivery by post", lambda: self._status_is(dossier, RETURNED))
+        elif dossier.kind is Kind.INTERAGENCY:
+            await self._until(dossier, "electronic return", lambda: self._status_is(dossier, RETURNED))
         else:
             await self._until(dossier, "result ready", lambda: self._status_is(dossier, 9))
             await self._until(dossier, "hand-over", lambda: self._hand_over(dossier))
@@ -88,6 +100,8 @@ class Workload:
         if dossier.kind is Kind.POSTAL_RETURN:
             applicant["address"] = ADDRESS
         body: dict[str, Any] = {"procedure_code": PROCEDURE, "documents": DOCUMENTS, "applicant": applicant}
+        if dossier.kind is Kind.INTERAGENCY:
+            body |= {"procedure_code": PACKAGE, "documents": PACKAGE_DOCUMENTS, "return_channel": "electronic"}
         if dossier.kind is Kind.ONLINE:
             url, headers, body = f"{self.intake}/public/dossiers", {}, {**body, "desk_code": DESK}
         else:

@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 from shared.events.examples import examples
-from tests.fault.consistency import Proof, Record, prove
+from tests.fault.consistency import Proof, Record, expected_events, prove
 from tests.support.messaging import envelope
-from tests.support.topics import CONTACTS, INTAKE, NOTIFICATION, ROUTING, Published, streams_of
+from tests.support.topics import CONTACTS, INTAKE, NOTIFICATION, POSTAL, ROUTING, Published, streams_of
 from tests.support.workload import Driven, Kind
 
 DOSSIER = str(uuid.uuid4())
@@ -57,6 +57,13 @@ def counter_dossier(routing: list[str] = ROUTE, **changes: Any) -> Proof:
 def test_a_dossier_recorded_as_expected_is_proved() -> None:
     proof = counter_dossier()
     assert proof.problems == []
+
+
+def test_an_interagency_dossier_is_expected_with_its_three_steps_and_no_handover_at_the_desk() -> None:
+    expected = expected_events(Kind.INTERAGENCY)
+    assert expected[INTAKE] == {"dossier.accepted": 1}, "returned electronically"
+    assert (expected[ROUTING]["step.transferred"], expected[ROUTING]["step.completed"]) == (3, 3)
+    assert POSTAL not in expected
 
 
 def test_a_missing_event_is_lost_and_an_extra_one_applied_twice() -> None:
