@@ -7,7 +7,7 @@ STAMP := $(VENV)/.synced
 
 LOCK_OPTIONS := --generate-hashes --no-header --python-version 3.11 --quiet
 
-.PHONY: install lock up down status logs clean test lint format events
+.PHONY: install lock up down status logs clean test lint format events bench
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ clean:
 test: install
 	@$(PY) -m tests.run $(TIERS)
 
+# Dossiers per second end to end against the machine's own floor (docs/performance.md); options: BENCH_ARGS="--help".
+bench: install
+	@$(PY) -m bench $(BENCH_ARGS)
+
 lint: install
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
@@ -54,7 +58,7 @@ format: install
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-# After changing an event model: regenerate shared/events/schemas/ and docs/asyncapi.yaml (refuses an incompatible
-# change to a committed schema: bump the model's version).
+# After changing an event model: regenerate shared/events/schemas/, docs/asyncapi.yaml and docs/events.md (refuses
+# an incompatible change to a committed schema: bump the model's version).
 events: install
 	@$(PY) -m shared.events.generate

@@ -23,6 +23,7 @@ import yaml
 from deploy.local.settings import SERVICES
 from shared.events.catalogue import SUBSCRIPTIONS
 from shared.kafka.topics import TopicCatalogue, load_topics
+from shared.operations.commands import LIFECYCLE_TOPICS
 
 CLUSTER = "lienthong"  # the Strimzi `Kafka` resource; its bootstrap service is `lienthong-kafka-bootstrap`
 RULES_TOPIC = "lienthong.rules.v1"
@@ -103,9 +104,14 @@ def user_resources(catalogue: TopicCatalogue) -> list[dict[str, Any]]:
     operator = [_acl("topic", topic.name, [*READ, "DescribeConfigs"]) for topic in catalogue.topics
                 if topic.name not in contacts]  # fmt: skip
     operator.append(_acl("group", "lienthong.", ["Describe"], "prefix"))
+    # The web console's live stream: the lifecycle topics, read as an observer like the operator's `tail`; never the
+    # contacts topic, nor a dead-letter topic (its dead letters come from each service's admin API).
+    console = [_acl("topic", topic.name, READ) for topic in catalogue.topics
+               if topic.name in LIFECYCLE_TOPICS]  # fmt: skip
     # `lienthong rules publish` reads what is published already and adds what is new.
     publisher = [_acl("topic", RULES_TOPIC, [*READ, "Write"])]
-    for name, acls in (("lienthong-keda", keda), ("lienthong-operator", operator), ("lienthong-rules", publisher)):
+    for name, acls in (("lienthong-keda", keda), ("lienthong-operator", operator), (user_of("console"), console),
+                       ("lienthong-rules", publisher)):  # fmt: skip
         users.append({
             "apiVersion": "kafka.strimzi.io/v1",
             "kind": "KafkaUser",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pydantic_settings import BaseSettings
 
 from deploy.local.settings import StackSettings
+from services.console.settings import ConsoleSettings
 from services.intake.settings import IntakeSettings
 from services.notification.settings import NotificationSettings
 from services.postal.settings import PostalSettings
@@ -15,7 +16,7 @@ from services.routing.settings import RoutingSettings
 from shared.clock import ClockSettings
 from shared.identity.settings import IdentitySettings
 from shared.operations.services import OperatorSettings
-from shared.settings import KafkaSettings, LogSettings, ServiceSettings
+from shared.settings import AppSettings, KafkaSettings, LogSettings, ServiceSettings
 
 SERVICE_SETTINGS: list[type[ServiceSettings]] = [
     IntakeSettings,
@@ -24,15 +25,18 @@ SERVICE_SETTINGS: list[type[ServiceSettings]] = [
     PostalSettings,
 ]
 
+# Every HTTP process of the system: the four services and the console, which has no database and no group.
+APP_SETTINGS: list[type[AppSettings]] = [*SERVICE_SETTINGS, ConsoleSettings]
+
 # Not read by the services: written to <home>/stack.env by `make up`, for clients (the CLI, the tests).
-SERVICE_URL_VARIABLES = [f"{settings.service.upper()}_URL" for settings in SERVICE_SETTINGS]
-STACK_ENV_VARIABLES = {", ".join(SERVICE_URL_VARIABLES): "Base URL of each service's HTTP API."}
+SERVICE_URL_VARIABLES = [f"{settings.service.upper()}_URL" for settings in APP_SETTINGS]
+STACK_ENV_VARIABLES = {", ".join(SERVICE_URL_VARIABLES): "Base URL of each service's HTTP API, and the console's."}
 
 
 def stack_bound_variables() -> set[str]:
     """The variables that point at one particular stack (its services, ports, home), as `stack.env` exports
     them; what a test run must not inherit from the shell that started it."""
-    names = {variable.name for settings in SERVICE_SETTINGS for variable in variables(settings)}
+    names = {variable.name for settings in APP_SETTINGS for variable in variables(settings)}
     names -= {"DATABASE_URL"}
     stack = {
         "LIENTHONG_HOME", "LIENTHONG_PORT_BASE", "LIENTHONG_PROFILE", "IDENTITY_KEYS_DIR", "IDENTITY_JWKS",
@@ -56,7 +60,7 @@ def variables(settings: type[BaseSettings]) -> list[Variable]:
             continue  # a nested group (KAFKA_*, LOG_*), listed on its own
         name = field.validation_alias if isinstance(field.validation_alias, str) else prefix + field_name
         default = field.get_default(call_default_factory=True)
-        if field_name == "port" and issubclass(settings, ServiceSettings):
+        if field_name == "port" and issubclass(settings, AppSettings):
             default = settings.default_port
         found.append(Variable(name.upper(), "" if default is None else str(default), field.description or ""))
     return found
@@ -73,6 +77,7 @@ def sections() -> list[tuple[str, list[Variable]]]:
     for settings in SERVICE_SETTINGS:
         own = [v for v in variables(settings) if v.name not in shared_service_names]
         result.append((f"The {settings.service} service", own))
+    result.append(("The console", variables(ConsoleSettings)))
     result.append(("Staff identity", variables(IdentitySettings)))
     result.append(("Clock (every process)", variables(ClockSettings)))
     result.append(("Local stack (`make up`, `make test`)", variables(StackSettings)))

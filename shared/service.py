@@ -24,10 +24,12 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from pydantic import SecretStr
 
 from shared.clock import ClockSettings, clock_from
 from shared.consumer.runner import ConsumerRunner
 from shared.db import CONNECTION_LOST, DATABASE_ERRORS, MigrationSource, apply_migrations, create_pool, ensure_database
+from shared.events.asyncapi import served_json, served_yaml
 from shared.identity.fastapi import REALM, CurrentStaff, use_identity
 from shared.identity.settings import IdentitySettings
 from shared.kafka.probe import BrokerProbe
@@ -221,8 +223,23 @@ def build_app(
             return JSONResponse({"detail": "this service does not use the rules"}, status_code=404)
         return JSONResponse({"loaded": runtime.rules.loaded.is_set(), "documents": runtime.rules.summary()})
 
-    secret = runtime.settings.metrics_token
-    metrics_token = secret.get_secret_value() if secret else ""
+    # The public contract of the events, like /docs for the HTTP API: no token. Plain `def`: the first call builds
+    # the document from the catalogue in a worker thread, not on the event loop; later ones are served from memory.
+    @app.get("/asyncapi.yaml", tags=["integrators"], summary="The AsyncAPI 3 document of every event (docs/events.md)")
+    def asyncapi_yaml() -> Response:
+        return Response(served_yaml(), media_type="application/yaml")
+
+    @app.get("/asyncapi.json", tags=["integrators"], summary="The same AsyncAPI document, as JSON")
+    def asyncapi_json() -> Response:
+        return Response(served_json(), media_type="application/json")
+
+    add_metrics_route(app, runtime.registry, runtime.settings.metrics_token)
+    return app
+
+
+def add_metrics_route(app: FastAPI, registry: CollectorRegistry, token: SecretStr | None) -> None:
+    """`/metrics` for Prometheus, behind a bearer token once one is configured."""
+    metrics_token = token.get_secret_value() if token else ""
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics (a bearer token when one is configured)")
     async def metrics(request: Request) -> Response:
@@ -232,9 +249,7 @@ def build_app(
                 status_code=401,
                 headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'},
             )
-        return Response(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
-
-    return app
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 # The database going away under a request: the client is told to try again, and nothing was written, as every

@@ -61,18 +61,33 @@ class LogSettings(BaseSettings):
     )
 
 
-class ServiceSettings(BaseSettings):
-    """What every service process needs; each service subclasses it with its name and port.
-
-    A subclass sets `service` and `model_config = SettingsConfigDict(env_prefix="<SERVICE>_")`, so its own
-    variables are `<SERVICE>_PORT`, `<SERVICE>_DATABASE_URL`...; the shared ones keep their plain names.
-    """
+class AppSettings(BaseSettings):
+    """What every HTTP process of the system needs: the four services and the console. A subclass sets `service`,
+    `default_port` and `model_config = SettingsConfigDict(env_prefix="<SERVICE>_")`, so its own variables are
+    `<SERVICE>_PORT`, `<SERVICE>_HOST`...; the shared ones keep their plain names."""
 
     service: ClassVar[str]
     default_port: ClassVar[int]
 
     host: str = Field("127.0.0.1", description="Address the HTTP API listens on (0.0.0.0 in containers).")
     port: int = Field(0, description="HTTP port of the service's API.")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token /metrics asks for (`Authorization: Bearer <token>`); unset or empty: /metrics is "
+        "open, as in local development.",
+    )
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, exclude=True)
+    log: LogSettings = Field(default_factory=LogSettings, exclude=True)
+
+    @property
+    def http_port(self) -> int:
+        return self.port or self.default_port
+
+
+class ServiceSettings(AppSettings):
+    """What every service process needs besides: its own database on a PostgreSQL server; each service subclasses
+    it with its name and port."""
+
     database_url: str | None = Field(
         None,
         description="This service's own database. Unset: database `lienthong_<service>` on the server of "
@@ -81,22 +96,11 @@ class ServiceSettings(BaseSettings):
     public_requests_per_minute: int = Field(
         30, gt=0, description="Requests a client (by address) may make to the anonymous API per minute, per process."
     )
-    metrics_token: SecretStr | None = Field(
-        None,
-        description="Bearer token /metrics asks for (`Authorization: Bearer <token>`); unset or empty: /metrics is "
-        "open, as in local development.",
-    )
     server_database_url: str = Field(
         DEFAULT_DATABASE_URL,
         validation_alias="DATABASE_URL",
         description="A PostgreSQL server (any database on it) where each service keeps its own database.",
     )
-    kafka: KafkaSettings = Field(default_factory=KafkaSettings, exclude=True)
-    log: LogSettings = Field(default_factory=LogSettings, exclude=True)
-
-    @property
-    def http_port(self) -> int:
-        return self.port or self.default_port
 
     @property
     def database_name(self) -> str:

@@ -4,8 +4,9 @@
     python -m tests.run unit stack   only these tiers
 
 The broker and database come from tests/infrastructure.py (given, containers, or a local stack started once
-for the run and stopped after). Each tier keeps what its tests write, the logs of every process they start among
-it, in .local/test-runs/<tier> (pytest's --basetemp). After the last tier every log of the run is scanned for
+for the run and stopped after); Debian's chromium package, which the e2e tier drives, is installed when missing.
+Each tier keeps what its tests write, the logs of every process they start among it, the e2e tier's screenshots
+among them, in .local/test-runs/<tier> (pytest's --basetemp). After the last tier every log of the run is scanned for
 personal data, which fails the run. Prints the time spent per tier and ends with one line `N passed, N failed`.
 """
 
@@ -24,10 +25,13 @@ from shared.configuration import stack_bound_variables
 from shared.logging import configure_logging
 from shared.settings import LogSettings
 from tests.infrastructure import REPO, TEST_STACK_HOME, infrastructure
+from tests.support.browser import ensure_chromium
 from tests.support.personal_data import log_files, scan_logs
 
 # In the order they run: the fast ones first, so that a broken basic fails early.
 TIERS = ("unit", "integration", "stack", "e2e", "fault")
+# The tiers that drive the web console in headless Chromium (Debian's package, installed when missing).
+BROWSER_TIERS = {"e2e"}
 RUNS = REPO / ".local" / "test-runs"
 
 
@@ -52,6 +56,8 @@ def run_tier(tier: str, env: dict[str, str], reports: Path) -> TierResult:
             "pytest",
             f"tests/{tier}",
             "-q",
+            # The slowest tests of each tier, so that a suite growing long shows where.
+            "--durations=8",
             f"--junitxml={report}",
             f"--basetemp={RUNS / tier}",
             "-p",
@@ -90,6 +96,9 @@ def main(argv: list[str]) -> int:
         print(f"unknown tiers: {sorted(unknown)}; the tiers are {', '.join(TIERS)}", file=sys.stderr)
         return 2
     configure_logging(LogSettings(level="WARNING", format="console"))
+    if BROWSER_TIERS & set(tiers) and (missing := ensure_chromium()):
+        print(f"cannot run the tiers {', '.join(sorted(BROWSER_TIERS & set(tiers)))}: {missing}", file=sys.stderr)
+        return 1
     RUNS.mkdir(parents=True, exist_ok=True)  # pytest makes its --basetemp, not the folders above it
     started = time.monotonic()
     results: list[TierResult] = []

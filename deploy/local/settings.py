@@ -7,7 +7,10 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The services, each with its own database and consumer group.
 SERVICES = ("intake", "routing", "notification", "postal")
+# Every HTTP process of a stack: the services, then the web console (no database, no group).
+APPS = (*SERVICES, "console")
 
 
 @dataclass(frozen=True)
@@ -17,7 +20,8 @@ class Ports:
     base: int
 
     def service(self, name: str) -> int:
-        return self.base + 1 + SERVICES.index(name)
+        """The port of a service or of the console: base+1 to base+5."""
+        return self.base + 1 + APPS.index(name)
 
     @property
     def postgres(self) -> int:
@@ -60,8 +64,8 @@ class StackSettings(BaseSettings):
         # Every port stays below Linux's ephemeral range (32768 and up): there, a client retrying a stopped
         # broker on loopback can connect to itself and hold the very port the broker needs to restart.
         le=31000,
-        description="Base of the stack's ports: services base+1..+4, PostgreSQL base+432, Kafka base+1092 "
-        "(controller base+1093). At most 31000, so that no port falls in the ephemeral range.",
+        description="Base of the stack's ports: services base+1..+4, the console base+5, PostgreSQL base+432, Kafka "
+        "base+1092 (controller base+1093). At most 31000, so that no port falls in the ephemeral range.",
     )
     cache: Path | None = Field(
         None,

@@ -12,7 +12,7 @@ from deploy.local.kafka import KafkaPart, check_java
 from deploy.local.part import Part
 from deploy.local.postgres import PostgresPart
 from deploy.local.process import PartFailedError, port_in_use, port_owner
-from deploy.local.services import ServicePart
+from deploy.local.services import ConsolePart, ServicePart
 from deploy.local.settings import SERVICES, StackSettings
 from deploy.local.simulators import simulators
 from shared.identity.keys import ensure_signing_key
@@ -27,11 +27,12 @@ class Stack:
         self.postgres = PostgresPart(settings)
         self.kafka = KafkaPart(settings)
         self.services = [ServicePart(settings, name, self.kafka.address, self.postgres.address) for name in SERVICES]
+        self.console = ConsolePart(settings, self.kafka.address)
         self.simulators = simulators(settings)
 
     @property
     def parts(self) -> list[Part]:
-        return [self.postgres, self.kafka, *self.simulators, *self.services]
+        return [self.postgres, self.kafka, *self.simulators, *self.services, self.console]
 
     def select(self, infrastructure_only: bool) -> list[Part]:
         return [self.postgres, self.kafka] if infrastructure_only else self.parts
@@ -50,13 +51,13 @@ class Stack:
         except RulesInvalidError as error:
             raise PartFailedError("rules", str(error)) from error
         print(f"  rules: {len(published)} documents published from {SHIPPED_RULES}", flush=True)
-        services = [part for part in parts if part in self.services]
+        services = [part for part in parts if part in (*self.services, self.console)]
         if services and ensure_signing_key(self.settings.identity)[1]:
             print(f"  identity: staff signing key created in {self.settings.identity}", flush=True)
         if services and write_demo_tokens(self.settings.identity, self.settings.demo_tokens):
             print(f"  identity: demo staff tokens written to {self.settings.demo_tokens}", flush=True)
         # The services depend only on the two above (and notification on the simulated providers), not on each
-        # other: they start side by side.
+        # other: they start side by side, and the console with them (it calls them only when a page asks).
         self._start([part for part in parts if part in self.simulators])
         self._start(services)
         self.write_env_file(parts)
@@ -130,6 +131,8 @@ class Stack:
             env[f"{prefix}_DATABASE_URL"] = with_database(self.postgres.address, f"lienthong_{service.name}")
             if service in parts:
                 env[f"{prefix}_URL"] = service.address
+        if self.console in parts:
+            env["CONSOLE_URL"] = self.console.address
         return env
 
     def write_env_file(self, parts: list[Part]) -> None:

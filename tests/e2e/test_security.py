@@ -1,7 +1,9 @@
 """Nobody where they don't belong, on the whole stack: no endpoint of any service answers without a token but the
-public ones; staff of another agency get 403 from every staff endpoint on a dossier that is not theirs, and see
-nothing of it anywhere; no lifecycle topic carries the applicant's personal data, the personal ID number leaves
-intake on no topic at all, and no service logs them."""
+public ones, and the providers' callbacks take their provider's signature instead; staff of another agency get 403
+from every staff endpoint on a dossier that is not theirs, and see nothing of it anywhere; no lifecycle topic
+carries the applicant's personal data, the personal ID number leaves intake on no topic at all, and no service logs
+them. The web console: no page or endpoint without a session but login and the probes; its live stream shows staff
+only their own agency's events; dead letters and replay are for admins only; a cross-site POST is refused."""
 
 from __future__ import annotations
 
@@ -17,14 +19,18 @@ import httpx
 from aiokafka import AIOKafkaConsumer
 
 from shared.events.catalogue.postal import Direction, carrier_order_number
+from tests.support.console import console_session, following, staff_token
 from tests.support.messaging import eventually
 from tests.support.personal_data import scan_logs
 from tests.support.stack import StackCommand, demo_token
 
 DESK, JUSTICE, OTHER_WARD = "H29.101.1", "H29.101.2", "H29.102"
 SERVICES = ("intake", "routing", "notification", "postal")
-# What any caller may use: probes and metrics, the applicants' public API, the providers' callbacks, the docs.
-PUBLIC = re.compile(r"^/(healthz|readyz|metrics|rules|openapi\.json|docs|redoc|public/|receipts/|carrier/webhooks)")
+# What any caller may use: probes and metrics, the applicants' public API, the docs and the events' contract.
+PUBLIC = re.compile(r"^/(healthz|readyz|metrics|rules|openapi\.json|docs|redoc|asyncapi\.(yaml|json)|public/)")
+# The providers' callbacks: no staff token, the provider's signature (shared/callback_signature.py); by path, the
+# calls that reach them (an unknown provider would be refused before its signature is looked at).
+SIGNED = {"/carrier/webhooks": ["/carrier/webhooks"], "/receipts/{provider}": ["/receipts/brandname", "/receipts/ott"]}
 APPLICANT = {"full_name": "Võ Thị Hạnh", "personal_id": "079301004567", "phone": "0978123456",
              "email": "hanh.vo@example.org", "notify_by": "both"}  # fmt: skip
 PICKUP_APPLICANT = {"full_name": "Bùi Thị Lan", "phone": "0933000101", "notify_by": "sms",
@@ -41,7 +47,8 @@ def concrete(path: str) -> str:
 
 async def test_no_endpoint_answers_without_a_token_but_the_public_ones(stack: StackCommand) -> None:
     env = stack.env_file()
-    refused, tried = [], 0
+    refused, tried, signed = [], 0, set()
+    staff = demo_token(stack, DESK, "reception")
     async with httpx.AsyncClient(timeout=30) as http:
         for service in SERVICES:
             base = env[f"{service.upper()}_URL"]
@@ -50,10 +57,19 @@ async def test_no_endpoint_answers_without_a_token_but_the_public_ones(stack: St
                     continue
                 for method in operations:
                     tried += 1
-                    answer = await http.request(method, base + concrete(path), json={})
-                    if answer.status_code != 401:
-                        refused.append(f"{service} {method.upper()} {path}: {answer.status_code}")
+                    for called in SIGNED.get(path, [concrete(path)]):
+                        answer = await http.request(method, base + called, json={})
+                        if answer.status_code != 401:
+                            refused.append(f"{service} {method.upper()} {called}: {answer.status_code}")
+                    if path in SIGNED:
+                        signed.add(path)
+                        # A staff token is no substitute for the provider's signature.
+                        for called in SIGNED[path]:
+                            answer = await http.request(method, base + called, json={}, headers=staff)
+                            if answer.status_code != 401 or "takes a signature" not in answer.text:
+                                refused.append(f"{service} {method.upper()} {called} with a token: {answer.text}")
     assert tried >= 25, "every staff endpoint of the four services"
+    assert signed == set(SIGNED), "the carrier's webhooks and the gateways' receipts"
     assert refused == []
 
 
@@ -201,7 +217,7 @@ async def test_staff_of_another_agency_get_403_on_every_staff_endpoint_and_see_n
         for service in SERVICES:
             base = env[f"{service.upper()}_URL"]
             for path, operations in (await http.get(f"{base}/openapi.json")).json()["paths"].items():
-                if PUBLIC.match(path):
+                if PUBLIC.match(path) or path in SIGNED:
                     continue
                 for method in (m.upper() for m in operations):
                     unknown = set(re.findall(r"\{(\w+)\}", path)) - set(values)
@@ -264,3 +280,95 @@ async def test_personal_data_stays_off_the_lifecycle_topics_and_out_of_the_logs(
     logs = [stack.home / "logs" / f"{service}.log" for service in SERVICES]
     assert [str(finding) for finding in scan_logs(logs).findings] == []
     assert APPLICANT["full_name"] not in "\n".join(log.read_text(errors="replace") for log in logs)
+
+
+# -- the web console -------------------------------------------------------------------------------------------------
+
+# What the console serves without a session: the login page, the probes and metrics, its OpenAPI description.
+CONSOLE_OPEN = re.compile(r"^/(healthz|readyz|metrics|openapi\.json|docs|redoc|console/login$)")
+OTHER_DESK = "H29.102.1"  # the one-stop desk of ward 102
+
+
+def test_no_console_page_or_endpoint_answers_without_a_valid_session(stack: StackCommand) -> None:
+    base = stack.env_file()["CONSOLE_URL"]
+    forged = {"lienthong_console": demo_token(stack, DESK, "reception")["Authorization"][-40:]}
+    refused, tried = [], 0
+    paths = httpx.get(f"{base}/openapi.json").json()["paths"]
+    for cookies in ({}, forged):
+        # From the console's own origin: what is checked here is the session, not where the request comes from.
+        with httpx.Client(base_url=base, timeout=30, headers={"Origin": base}, cookies=cookies) as http:
+            for path, operations in paths.items():
+                if CONSOLE_OPEN.match(path):
+                    continue
+                for method in operations:
+                    tried += 1
+                    answer = http.request(method, concrete(path))
+                    to_login = answer.status_code == 303 and answer.headers["location"].startswith("/console/login")
+                    if answer.status_code != 401 and not to_login:
+                        refused.append(f"console {method.upper()} {path} {cookies}: {answer.status_code}")
+    assert tried >= 16, "every page and endpoint of the console, without a session and with a forged one"
+    assert refused == []
+
+
+async def test_the_console_s_stream_shows_staff_only_their_own_agency_s_events(stack: StackCommand) -> None:
+    base = stack.env_file()["CONSOLE_URL"]
+    async with (
+        console_session(base, staff_token(stack, DESK, "reception")) as desk,
+        console_session(base, staff_token(stack, OTHER_DESK, "reception")) as other_ward,
+        console_session(base, staff_token(stack, None, "admin")) as admin,
+        following(desk) as desk_sees,
+        following(other_ward) as other_ward_sees,
+        following(admin) as admin_sees,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        dossier = await accepted_dossier(http, stack)
+
+        async def delivered() -> bool:
+            return "dossier.processing-started" in admin_sees.types_of(dossier["code"]) and (
+                "dossier.accepted" in desk_sees.types_of(dossier["code"]))  # fmt: skip
+
+        await eventually(delivered, what="the dossier's events in the desk's and the admin's streams")
+        await asyncio.sleep(1)  # what the other ward's stream would have had comes at the same moment
+    assert "dossier.processing-started" not in desk_sees.types_of(dossier["code"]), "it names justice, not the desk"
+    assert [line for line in other_ward_sees.lines if dossier["code"] in line["text"]] == []
+    assert all(f"agency={OTHER_DESK}" in line["text"] for line in other_ward_sees.lines)
+
+
+async def test_the_console_s_dead_letters_and_replay_are_for_admins_only(stack: StackCommand) -> None:
+    base = stack.env_file()["CONSOLE_URL"]
+    replay = "/console/operations/routing/dead-letters/987654321/replay"
+    for agency, role in ((DESK, "reception"), (JUSTICE, "processing"), ("H29.101", "head")):
+        async with console_session(base, staff_token(stack, agency, role)) as session:
+            page = await session.get("/console/operations")
+            assert page.status_code == 403, (role, page.text[:300])
+            refused = await session.post(replay)
+            assert refused.status_code == 403, (role, refused.text)
+            assert "it takes admin" in refused.json()["detail"]
+    async with console_session(base, staff_token(stack, None, "admin")) as admin:
+        page = await admin.get("/console/operations")
+        assert page.status_code == 200
+        assert all(f'id="group-{service}"' in page.text for service in SERVICES)
+        # Forwarded to routing, which answers for its own group: no such dead letter.
+        forwarded = await admin.post(replay)
+        assert forwarded.status_code == 404
+        assert "no dead letter 987654321 in group lienthong.routing" in forwarded.text
+
+
+async def test_the_console_refuses_cross_site_posts(stack: StackCommand) -> None:
+    base = stack.env_file()["CONSOLE_URL"]
+    replay = "/console/operations/routing/dead-letters/987654321/replay"
+    async with console_session(base, staff_token(stack, None, "admin")) as admin:
+        elsewhere = await admin.post(replay, headers={"Origin": "http://evil.example"})
+        assert elsewhere.status_code == 403, elsewhere.text
+        assert "cross-site request refused" in elsewhere.json()["detail"]
+        unsaid = admin.build_request("POST", replay)
+        del unsaid.headers["Origin"]  # nor a Referer: where it comes from is not proven
+        assert (await admin.send(unsaid)).status_code == 403
+        logout = await admin.post("/console/logout", headers={"Origin": "http://evil.example"})
+        assert logout.status_code == 403
+        assert (await admin.get("/console/operations")).status_code == 200, "still logged in"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:  # a login forced on the staff's browser
+        token = staff_token(stack, None, "admin")
+        forced = await http.post("/console/login", data={"token": token}, headers={"Origin": "http://evil.example"})
+        assert forced.status_code == 403
+        assert "set-cookie" not in forced.headers

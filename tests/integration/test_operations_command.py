@@ -21,13 +21,13 @@ import pytest
 
 from shared.events.catalogue import intake
 from shared.events.catalogue.common import Actor, StaffRole, Via
-from shared.rules.publish import RuleDocument, documents_from_folder, publish
+from shared.rules.publish import publish
 from shared.settings import KafkaSettings
 from tests.infrastructure import REPO
 from tests.support.cli import lienthong, lienthong_command
 from tests.support.driver import INTAKE, ROUTING, Dossier
 from tests.support.messaging import eventually
-from tests.support.routing import RoutingDriver
+from tests.support.routing import RoutingDriver, procedure_version
 
 DESK, WARD = "H29.101.1", "H29.101"
 ENDPOINTS = [("GET", "/operations/dead-letters"), ("GET", "/operations/dead-letters/1"),
@@ -128,13 +128,6 @@ async def test_tail_follows_live_until_ctrl_c(driver: RoutingDriver, operator: d
     finally:
         tail.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(tail.wait(), timeout=30) == 0
-
-
-def procedure_version(number: int) -> RuleDocument:
-    """The birth registration's procedure as a new catalogue version: what fixes a dossier that names it."""
-    shipped = next(d for d in documents_from_folder() if d.kind == "procedure" and d.id == "1.001193")
-    data = {**shipped.data, "version": number, "effective_from": "2099-01-01", "effective_to": "2099-01-01"}
-    return RuleDocument("procedure", "1.001193", f"v{number}", data)
 
 
 def withdrawal() -> intake.DossierWithdrawalRequested:

@@ -1,9 +1,11 @@
 """Each service process: ready when its database is, whatever the broker does; metrics (behind a bearer token when
-one is configured) and OpenAPI served."""
+one is configured), OpenAPI and the events' AsyncAPI document served."""
 
 import httpx
 import pytest
+import yaml
 
+from shared.events.generate import ASYNCAPI_FILE
 from tests.processes import free_port, running_service, wait_for
 
 SERVICES = ["intake", "routing", "notification", "postal"]
@@ -24,7 +26,13 @@ def test_service_becomes_ready_and_serves_operations_endpoints(
         assert "lienthong_broker_reachable 1.0" in metrics
         assert "process_resident_memory_bytes" in metrics
         paths = httpx.get(f"{base}/openapi.json").json()["paths"]
-        assert {"/healthz", "/readyz", "/metrics"} <= set(paths)
+        assert {"/healthz", "/readyz", "/metrics", "/asyncapi.yaml", "/asyncapi.json"} <= set(paths)
+        # The events' contract, without a token, is the committed document (the one the official parser checks).
+        committed = ASYNCAPI_FILE.read_text(encoding="utf-8")
+        served = httpx.get(f"{base}/asyncapi.yaml")
+        assert (served.status_code, served.headers["content-type"]) == (200, "application/yaml")
+        assert served.text == committed
+        assert httpx.get(f"{base}/asyncapi.json").json() == yaml.safe_load(committed)
 
 
 def test_with_a_metrics_token_the_metrics_take_it_and_the_probes_stay_open(

@@ -20,7 +20,7 @@ from tests.support.stack import StackCommand
 
 SERVICES = ["intake", "routing", "notification", "postal"]
 SIMULATORS = ["sms-gateway", "smtp-sink", "carrier"]  # the outside world notification and postal talk to
-PARTS = ["postgres", "kafka", *SIMULATORS, *SERVICES]
+PARTS = ["postgres", "kafka", *SIMULATORS, *SERVICES, "console"]  # the web console: no database, no group
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,9 @@ def test_up_brings_every_part_to_ready_and_writes_the_addresses(stack: StackComm
         assert env[f"{service.upper()}_URL"] == f"http://127.0.0.1:{18000 + n}"
         assert httpx.get(f"{env[f'{service.upper()}_URL']}/readyz", timeout=5).status_code == 200
         assert env[f"{service.upper()}_DATABASE_URL"].endswith(f"/lienthong_{service}")
+    assert env["CONSOLE_URL"] == "http://127.0.0.1:18005"
+    assert httpx.get(f"{env['CONSOLE_URL']}/readyz", timeout=5).status_code == 200
+    assert "CONSOLE_DATABASE_URL" not in env
     for simulator in SIMULATORS:  # what the applicants received, for whoever checks
         assert httpx.get(env[f"{simulator.upper().replace('-', '_')}_MESSAGES_URL"], timeout=5).status_code == 200
     assert {row["state"] for row in stack.status().values()} == {"up"}

@@ -12,7 +12,7 @@ from shared.calendar.engine import WorkingCalendar
 from shared.calendar.holidays import load_holiday_years
 from shared.events.catalogue.common import Actor, AgencyRef, ProcedureRef, ReturnChannel, StaffRole
 from shared.events.examples import examples
-from shared.rules.publish import SHIPPED_RULES
+from shared.rules.publish import SHIPPED_RULES, RuleDocument, documents_from_folder
 from shared.rules.validate import load_rules
 from tests.support.driver import INTAKE, Dossier, ServiceDriver
 
@@ -72,3 +72,11 @@ class RoutingDriver(ServiceDriver):
         answer = await self.http.get(f"/processing/dossiers/{dossier.code}", headers=auth)
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
+
+
+def procedure_version(number: int) -> RuleDocument:
+    """The birth registration's procedure as a new catalogue version, effective only in 2099 (so that no dossier of
+    today is decided under it): what fixes a dossier whose event names that version."""
+    shipped = next(d for d in documents_from_folder() if d.kind == "procedure" and d.id == "1.001193")
+    data = {**shipped.data, "version": number, "effective_from": "2099-01-01", "effective_to": "2099-01-01"}
+    return RuleDocument("procedure", "1.001193", f"v{number}", data)

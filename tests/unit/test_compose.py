@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from deploy.local.kafka import container_broker_environment, kafka_version
+from services.console.settings import ConsoleSettings
 from shared.configuration import SERVICE_SETTINGS, sections
 
 REPO = Path(__file__).resolve().parents[2]
@@ -37,6 +38,23 @@ def test_each_service_runs_its_module_on_its_port_with_known_variables(settings:
     assert service["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
     assert service["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert service["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
+
+
+def test_the_console_runs_its_module_and_calls_the_compose_services() -> None:
+    console = COMPOSE["services"]["console"]
+    assert console["command"] == ["python", "-m", "services.console"]
+    assert importlib.util.find_spec("services.console.__main__") is not None
+    environment: dict[str, str] = console["environment"]
+    assert set(environment) <= KNOWN_VARIABLES, set(environment) - KNOWN_VARIABLES
+    assert int(environment["CONSOLE_PORT"]) == ConsoleSettings.default_port
+    assert environment["CONSOLE_HOST"] == "0.0.0.0"
+    assert console["ports"] == [f"{ConsoleSettings.default_port}:{ConsoleSettings.default_port}"]
+    assert f"http://127.0.0.1:{ConsoleSettings.default_port}/readyz" in " ".join(console["healthcheck"]["test"])
+    for settings in SERVICE_SETTINGS:  # each service by its compose name and port
+        name = settings.service
+        assert environment[f"CONSOLE_{name.upper()}_URL"] == f"http://{name}:{settings.default_port}"
+    assert "postgres" not in console["depends_on"], "the console has no database"
+    assert console["depends_on"]["topics"] == {"condition": "service_completed_successfully"}
 
 
 def test_the_broker_is_the_local_stack_s_version_and_configuration() -> None:

@@ -17,14 +17,20 @@ import kubernetes_validate
 import pytest
 import yaml
 from kubernetes_validate.utils import latest_version
+from prometheus_client import CollectorRegistry
 
 from deploy import strimzi
-from shared.configuration import SERVICE_SETTINGS, sections
+from deploy.local.settings import SERVICES
+from services.console.app import build_console
+from services.console.settings import ConsoleSettings
+from shared.clock import SystemClock
+from shared.configuration import APP_SETTINGS, SERVICE_SETTINGS, sections
 from shared.events.catalogue import SUBSCRIPTIONS
 from shared.identity.settings import IdentitySettings
 from shared.kafka.topics import load_topics
+from shared.operations.commands import LIFECYCLE_TOPICS
 from shared.service import ServiceRuntime, build_app
-from shared.settings import KafkaSettings, LogSettings, ServiceSettings
+from shared.settings import AppSettings, KafkaSettings, LogSettings, ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 KUBERNETES = REPO / "deploy" / "kubernetes"
@@ -98,8 +104,8 @@ def test_the_schema_check_is_strict() -> None:
 # -- each service ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("settings", SERVICE_SETTINGS, ids=lambda s: s.service)
-def test_each_deployment_runs_its_service_on_its_port_with_the_app_s_probes(settings: type[ServiceSettings]) -> None:
+@pytest.mark.parametrize("settings", APP_SETTINGS, ids=lambda s: s.service)
+def test_each_deployment_runs_its_service_on_its_port_with_the_app_s_probes(settings: type[AppSettings]) -> None:
     name = settings.service
     deployment = of_kind("Deployment")[name]
     app_container = container(deployment)
@@ -120,25 +126,30 @@ def test_each_deployment_runs_its_service_on_its_port_with_the_app_s_probes(sett
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(settings.default_port)
-    assert annotations["prometheus.io/path"] in app_paths()
+    assert annotations["prometheus.io/path"] in app_paths(settings)
 
     liveness, readiness = app_container["livenessProbe"]["httpGet"], app_container["readinessProbe"]["httpGet"]
     assert (liveness["path"], readiness["path"]) == ("/healthz", "/readyz")
-    assert {"/healthz", "/readyz"} <= app_paths()
+    assert {"/healthz", "/readyz"} <= app_paths(settings)
     assert liveness["port"] == readiness["port"] == "http"
 
     budget = of_kind("PodDisruptionBudget")[name]
     assert budget["spec"]["selector"]["matchLabels"].items() <= labels.items()
 
 
-def app_paths() -> set[str]:
-    """The paths the services' shared shell really serves (built, not started: nothing connects)."""
-    runtime = ServiceRuntime(settings=SERVICE_SETTINGS[0](), migrations=[])
-    app = build_app(runtime, "probe paths", IdentitySettings())
+def app_paths(settings: type[AppSettings]) -> set[str]:
+    """The paths the app really serves: the services' shared shell, or the console (built, not started: nothing
+    connects)."""
+    if settings is ConsoleSettings:
+        app = build_console(ConsoleSettings(), IdentitySettings(), SystemClock(), CollectorRegistry())
+    else:
+        app = build_app(
+            ServiceRuntime(settings=SERVICE_SETTINGS[0](), migrations=[]), "probe paths", IdentitySettings()
+        )
     return {getattr(route, "path", "") for route in app.routes}
 
 
-@pytest.mark.parametrize("name", ["intake", "routing", "notification", "postal", "rules-publish"])
+@pytest.mark.parametrize("name", [*SERVICES, "console", "rules-publish"])
 def test_pods_run_unprivileged_with_bounded_resources(name: str) -> None:
     workload = {**of_kind("Deployment"), **of_kind("Job")}[name]
     pod = workload["spec"]["template"]["spec"]
@@ -199,7 +210,38 @@ def test_the_environment_is_valid_for_the_settings(
     assert environment["CLOCK_ENVIRONMENT"] == "production"
 
 
-def secret_variables(settings: type[ServiceSettings]) -> set[str]:
+def test_the_console_calls_the_services_through_their_services_with_a_secure_cookie(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    environment = environment_of(container(of_kind("Deployment")["console"]))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    console = ConsoleSettings()
+    assert console.http_port == ConsoleSettings.default_port
+    services = of_kind("Service")
+    assert console.service_urls() == {
+        name: f"http://{name}:{services[name]['spec']['ports'][0]['port']}" for name in SERVICES
+    }
+    assert console.cookie_secure
+    kafka = KafkaSettings()
+    assert (kafka.security_protocol, kafka.sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert kafka.sasl_username == strimzi.user_of("console")
+    assert environment["CLOCK_ENVIRONMENT"] == "production"
+
+
+def test_the_console_runs_two_pods_and_a_drain_leaves_one() -> None:
+    assert of_kind("Deployment")["console"]["spec"]["replicas"] >= 2
+    assert of_kind("PodDisruptionBudget")["console"]["spec"]["maxUnavailable"] == 1
+
+
+def test_the_console_reads_the_lifecycle_topics_only_and_as_an_observer() -> None:
+    acls = of_kind("KafkaUser")[strimzi.user_of("console")]["spec"]["authorization"]["acls"]
+    assert {acl["resource"]["name"] for acl in acls} == set(LIFECYCLE_TOPICS)
+    assert {acl["resource"]["type"] for acl in acls} == {"topic"}, "no consumer group: nothing committed"
+    assert {operation for acl in acls for operation in acl["operations"]} == {"Read", "Describe"}
+
+
+def secret_variables(settings: type[AppSettings]) -> set[str]:
     """The settings that must come from a Secret: their type is SecretStr, or they are a database URL."""
     prefix = settings.model_config.get("env_prefix", "")
     return {
@@ -209,8 +251,8 @@ def secret_variables(settings: type[ServiceSettings]) -> set[str]:
     }
 
 
-@pytest.mark.parametrize("settings", SERVICE_SETTINGS, ids=lambda s: s.service)
-def test_secret_settings_come_from_secrets_never_from_configmaps(settings: type[ServiceSettings]) -> None:
+@pytest.mark.parametrize("settings", APP_SETTINGS, ids=lambda s: s.service)
+def test_secret_settings_come_from_secrets_never_from_configmaps(settings: type[AppSettings]) -> None:
     app_container = container(of_kind("Deployment")[settings.service])
     in_secret = set(of_kind("Secret")[f"lienthong-{settings.service}-secrets"]["stringData"])
     assert secret_variables(settings) <= in_secret
