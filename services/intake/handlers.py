@@ -62,8 +62,8 @@ from shared.rules.procedures import ProcedureVersion
 from shared.rules.store import RulesStore
 
 DUMMY_SECRET_HASH = hash_tracking_secret("00000000")
-# The secrets' scrypt costs tens of milliseconds of CPU by design: it runs in a thread (hashlib releases the GIL for
-# it), so that a burst of tracking requests does not stall the event loop that also runs the relay and the consumer.
+# The secrets' scrypt costs milliseconds of CPU by design: it runs in a thread (hashlib releases the GIL for it), so
+# that a burst of tracking requests does not stall the event loop that also runs the relay and the consumer.
 
 
 class DossierNotFoundError(LookupError):

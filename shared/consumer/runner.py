@@ -162,10 +162,10 @@ class ConsumerRunner:
             topic=record.topic, partition=record.partition, offset=record.offset,
         ):  # fmt: skip
             started = time.perf_counter()
-            outcome = await self._deliver(envelope, record)
+            outcome, others_waiting = await self._deliver(envelope, record)
             self.metrics.latency.labels(envelope.type).observe(time.perf_counter() - started)
             self.metrics.consumed.labels(envelope.type, outcome).inc()
-            if outcome is Outcome.APPLIED:
+            if outcome is Outcome.APPLIED and others_waiting:
                 await self._release_parked(envelope.dossierid)
             return outcome
 
@@ -179,8 +179,14 @@ class ConsumerRunner:
             log.warning("event.unknown_type_skipped")
         return handler or IGNORED
 
-    async def _deliver(self, envelope: Envelope, record: StoredRecord) -> Outcome:
+    async def _deliver(self, envelope: Envelope, record: StoredRecord) -> tuple[Outcome, bool]:
+        """The outcome, and whether the dossier had parked events when it was applied (which may go now)."""
         handler = self._handler_for(envelope)
+        if handler is IGNORED:
+            async with self.pool.acquire() as conn:
+                passed, parked = await store.pass_over(conn, record.topic, envelope.dossierid, envelope.dossierseq)
+            if passed:
+                return Outcome.APPLIED, parked
         for attempt in range(1, len(self.retry_delays_s) + 2):
             try:
                 async with self.pool.acquire() as conn, conn.transaction():
@@ -189,32 +195,37 @@ class ConsumerRunner:
                 raise
             except Exception as error:
                 if attempt > len(self.retry_delays_s):
-                    return await self._dead_letter(record, envelope, f"{type(error).__name__}: {error}", attempt)
+                    error_text = f"{type(error).__name__}: {error}"
+                    return await self._dead_letter(record, envelope, error_text, attempt), False
                 log.warning("event.retrying", attempt=attempt, error=f"{type(error).__name__}: {error}")
                 await asyncio.sleep(self.retry_delays_s[attempt - 1])
         raise AssertionError("unreachable")
 
-    async def _apply(self, conn: Connection, envelope: Envelope, record: StoredRecord, handler: Handler) -> Outcome:
+    async def _apply(
+        self, conn: Connection, envelope: Envelope, record: StoredRecord, handler: Handler
+    ) -> tuple[Outcome, bool]:
         stream, dossier, seq = record.topic, envelope.dossierid, envelope.dossierseq
-        last = await store.lock_last_seq(conn, stream, dossier)
-        if seq <= last:
-            await store.unpark(conn, envelope.id)
-            return Outcome.DUPLICATE
-        if await store.is_blocked(conn, dossier):
+        state = await store.lock_dossier_state(conn, stream, dossier)
+        if seq <= state.last_seq:
+            if state.parked:
+                await store.unpark(conn, envelope.id)
+            return Outcome.DUPLICATE, state.parked
+        if state.blocked:
             reason = "blocked"
-        elif seq > last + 1:
+        elif seq > state.last_seq + 1:
             reason = "gap"
         elif handler.ready is not None and not await handler.ready(conn, envelope):
             reason = "precondition"
         else:
             await handler.apply(conn, envelope)
             await store.set_last_seq(conn, stream, dossier, seq)
-            await store.unpark(conn, envelope.id)
-            return Outcome.APPLIED
+            if state.parked:
+                await store.unpark(conn, envelope.id)
+            return Outcome.APPLIED, state.parked
         await store.park(conn, envelope.id, dossier, seq, reason, record)
         if reason == "gap":
-            log.warning("event.gap_parked", expected_seq=last + 1, got_seq=seq)
-        return Outcome.PARKED
+            log.warning("event.gap_parked", expected_seq=state.last_seq + 1, got_seq=seq)
+        return Outcome.PARKED, True
 
     async def _release_parked(self, dossier_id: str) -> None:
         """Apply the dossier's parked events whose turn has come, in order, until none can go."""
@@ -225,7 +236,7 @@ class ConsumerRunner:
                 parked = await store.parked_of(conn, dossier_id)
             for record in parked:
                 envelope = Envelope.from_record(record.key, record.value, record.headers)
-                outcome = await self._deliver(envelope, record)
+                outcome, _ = await self._deliver(envelope, record)
                 self.metrics.consumed.labels(envelope.type, f"released_{outcome}").inc()
                 progressed |= outcome is Outcome.APPLIED
 
@@ -308,6 +319,12 @@ class ConsumerRunner:
     # -- housekeeping ---------------------------------------------------------------------------------------
 
     async def _maintenance(self, consumer: AIOKafkaConsumer) -> None:
+        async with self.pool.acquire() as conn:
+            waiting = await store.dossiers_waiting(conn, self.maintenance_interval_s)
+        # An event is released by the application of the one it waits for, which looks for parked events when it
+        # starts: one parked by another member of the group meanwhile (a dossier's other topic) is released here.
+        for dossier_id in waiting:
+            await self._release_parked(dossier_id)
         async with self.pool.acquire() as conn:
             stale = await store.parked_too_long(conn, self.park_timeout_s)
         for record in stale:

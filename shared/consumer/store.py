@@ -30,27 +30,63 @@ class StoredRecord:
         return cls(row["topic"], row["partition"], row["offset"], row["key"], headers, row["value"])
 
 
-async def lock_last_seq(conn: Connection, stream: str, dossier_id: str) -> int:
-    """The last applied sequence, its row locked until the transaction ends (serialises one dossier)."""
-    await conn.execute(
-        "INSERT INTO consumer_applied (stream, dossier_id, last_seq) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING",
+@dataclass(frozen=True)
+class DossierState:
+    """What the runner needs to know of a dossier before applying one of its events."""
+
+    last_seq: int  # the last applied sequence of the event's stream
+    blocked: bool  # a dead letter of the dossier waits for an operator
+    parked: bool  # some of its events wait (for a gap, a precondition or the block)
+
+
+async def lock_dossier_state(conn: Connection, stream: str, dossier_id: str) -> DossierState:
+    """The dossier's state for this stream, its sequence row locked until the transaction ends (serialises one
+    dossier's stream), in one round trip: this runs for every event."""
+    row = await conn.fetchrow(
+        """WITH applied AS (
+               INSERT INTO consumer_applied (stream, dossier_id, last_seq) VALUES ($1, $2, 0)
+               ON CONFLICT (stream, dossier_id) DO UPDATE SET last_seq = consumer_applied.last_seq
+               RETURNING last_seq)
+           SELECT (SELECT last_seq FROM applied) AS last_seq,
+                  EXISTS (SELECT 1 FROM consumer_blocked WHERE dossier_id = $2) AS blocked,
+                  EXISTS (SELECT 1 FROM consumer_parked WHERE dossier_id = $2) AS parked""",
         stream,
         dossier_id,
     )
-    value = await conn.fetchval(
-        "SELECT last_seq FROM consumer_applied WHERE stream = $1 AND dossier_id = $2 FOR UPDATE", stream, dossier_id
+    assert row is not None
+    return DossierState(int(row["last_seq"]), row["blocked"], row["parked"])
+
+
+async def pass_over(conn: Connection, stream: str, dossier_id: str, seq: int) -> tuple[bool, bool]:
+    """An event the group does not act on only advances its stream's sequence: one autocommitted statement when it
+    is the next one (else the runner takes the whole path: duplicate, gap, parking). Returns whether it advanced,
+    and whether the dossier has parked events (which it may let go)."""
+    row = await conn.fetchrow(
+        """WITH advanced AS (
+               UPDATE consumer_applied SET last_seq = $3
+               WHERE stream = $1 AND dossier_id = $2 AND last_seq = $3 - 1 RETURNING 1),
+           first AS (
+               INSERT INTO consumer_applied (stream, dossier_id, last_seq) SELECT $1, $2, $3 WHERE $3 = 1
+               ON CONFLICT DO NOTHING RETURNING 1)
+           SELECT EXISTS (SELECT 1 FROM advanced) OR EXISTS (SELECT 1 FROM first) AS passed,
+                  EXISTS (SELECT 1 FROM consumer_parked WHERE dossier_id = $2) AS parked""",
+        stream,
+        dossier_id,
+        seq,
     )
-    return int(value)
+    assert row is not None
+    return bool(row["passed"]), bool(row["parked"])
+
+
+async def lock_last_seq(conn: Connection, stream: str, dossier_id: str) -> int:
+    """The last applied sequence, its row locked until the transaction ends (serialises one dossier)."""
+    return (await lock_dossier_state(conn, stream, dossier_id)).last_seq
 
 
 async def set_last_seq(conn: Connection, stream: str, dossier_id: str, seq: int) -> None:
     await conn.execute(
         "UPDATE consumer_applied SET last_seq = $3 WHERE stream = $1 AND dossier_id = $2", stream, dossier_id, seq
     )
-
-
-async def is_blocked(conn: Connection, dossier_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM consumer_blocked WHERE dossier_id = $1", dossier_id))
 
 
 async def park(conn: Connection, event_id: str, dossier_id: str, seq: int, reason: str, record: StoredRecord) -> None:
@@ -75,6 +111,17 @@ async def parked_of(conn: Connection, dossier_id: str) -> list[StoredRecord]:
 
 async def unpark(conn: Connection, event_id: str) -> None:
     await conn.execute("DELETE FROM consumer_parked WHERE event_id = $1", event_id)
+
+
+async def dossiers_waiting(conn: Connection, parked_for_s: float) -> list[str]:
+    """Dossiers with events parked for a gap or a precondition for a while: retried by the maintenance, in case the
+    event that let them go was applied by another member of the group while they were being parked."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT dossier_id FROM consumer_parked
+           WHERE reason <> 'blocked' AND parked_at < now() - make_interval(secs => $1)""",
+        parked_for_s,
+    )
+    return [row["dossier_id"] for row in rows]
 
 
 async def parked_too_long(conn: Connection, older_than_s: float) -> list[StoredRecord]:

@@ -75,16 +75,29 @@ def _normalise(secret: str) -> str:
     return cleaned.translate(str.maketrans("OIL", "011"))
 
 
+# The scrypt cost of new hashes (2 MiB of memory, a few milliseconds). The hash only keeps a stolen database from
+# yielding secrets for the public tracking view, which shows what that database already holds; tracking is also
+# rate-limited. 2**14 (the first cost) made hashing most of intake's CPU per dossier and 16 MiB per concurrent
+# call. Each hash names its cost, so the hashes made before verify as ever.
+SECRET_HASH_COST = 2**11
+FIRST_SECRET_HASH_COST = 2**14  # of the hashes written as `scrypt$<salt>$<hash>`, before the cost was named
+
+
 def hash_tracking_secret(secret: str) -> str:
-    """Stored instead of the secret: scrypt with a random salt, as `scrypt$<salt hex>$<hash hex>`."""
+    """Stored instead of the secret: scrypt with a random salt, as `scrypt$<cost>$<salt hex>$<hash hex>`."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(_normalise(secret).encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
+    digest = _scrypt(secret, salt, SECRET_HASH_COST)
+    return f"scrypt${SECRET_HASH_COST}${salt.hex()}${digest.hex()}"
 
 
 def verify_tracking_secret(secret: str, stored: str) -> bool:
-    scheme, salt_hex, digest_hex = stored.split("$")
-    if scheme != "scrypt":
+    scheme, *fields = stored.split("$")
+    if scheme != "scrypt" or len(fields) not in (2, 3):
         raise ValueError(f"unknown secret hash scheme {scheme!r}")
-    digest = hashlib.scrypt(_normalise(secret).encode(), salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1)
-    return hmac.compare_digest(digest.hex(), digest_hex)
+    cost = int(fields[0]) if len(fields) == 3 else FIRST_SECRET_HASH_COST
+    salt_hex, digest_hex = fields[-2:]
+    return hmac.compare_digest(_scrypt(secret, bytes.fromhex(salt_hex), cost).hex(), digest_hex)
+
+
+def _scrypt(secret: str, salt: bytes, cost: int) -> bytes:
+    return hashlib.scrypt(_normalise(secret).encode(), salt=salt, n=cost, r=8, p=1)

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import math
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,7 @@ from aiokafka.errors import (
 )
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from shared.db import DATABASE_ERRORS
+from shared.db import DATABASE_ERRORS, create_pool
 from shared.outbox import NOTIFY_CHANNEL, SHARDS
 from shared.retry import keep_running
 from shared.settings import KafkaSettings
@@ -46,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 LOCK_NAMESPACE = 0x6F757462  # "outb": advisory locks (namespace, shard)
 RELAY_ALIVE_S = 10
+HEARTBEAT_S = 2  # how often a relay says it is alive and rebalances shards: well within RELAY_ALIVE_S
 MAX_REQUEST_BYTES = 1_048_576  # the producer's max_request_size, checked before sending
 # Errors that no retry will cure: the row fails, its dossier is blocked until an operator acts.
 PERMANENT_ERRORS: tuple[type[Exception], ...] = (
@@ -56,10 +58,12 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (
     UnsupportedForMessageFormatError,
 )
 
+# One query over every shard the relay owns: a dossier lives in one shard, so `position` order over all of
+# them keeps each dossier's order, and a wake-up costs one round trip instead of one per shard.
 PENDING_ROWS = """
 SELECT position, event_id, event_type, topic, dossier_id, headers, value FROM outbox
-WHERE shard = $1 AND state = 'pending'
-  AND dossier_id NOT IN (SELECT dossier_id FROM outbox WHERE state = 'failed' AND shard = $1)
+WHERE shard = ANY($1::int[]) AND state = 'pending'
+  AND dossier_id NOT IN (SELECT dossier_id FROM outbox WHERE state = 'failed' AND shard = ANY($1::int[]))
 ORDER BY position LIMIT $2
 """
 BACKLOG = """
@@ -123,7 +127,7 @@ class Relay:
     async def _run_connected(self) -> None:
         locks = await asyncpg.connect(self.dsn)
         listener = await asyncpg.connect(self.dsn)
-        pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=2)
+        pool = await create_pool(self.dsn, min_size=1, max_size=2)
         producer = AIOKafkaProducer(
             **self.kafka.client_options(),
             enable_idempotence=True,
@@ -136,16 +140,22 @@ class Relay:
             await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             self.started = True
             producer_started = False
+            shared_at = -math.inf
             while True:
-                await self._share_shards(locks, pool)
+                if locks.is_closed():
+                    # The shards' locks went with that connection: another relay may hold them now.
+                    raise asyncpg.ConnectionDoesNotExistError("the relay's lock connection closed")
+                if time.monotonic() - shared_at >= HEARTBEAT_S:
+                    await self._share_shards(locks, pool)
+                    shared_at = time.monotonic()
                 if not producer_started:
                     await producer.start()
                     producer_started = True
-                published = 0
-                for shard in sorted(self.owned):
-                    published += await self._publish_shard(pool, producer, shard)
+                # Cleared before the scan, not after: a NOTIFY of a row committed during the scan must wake the
+                # next one at once instead of waiting for the poll.
+                self._wake.clear()
+                published = await self._publish(pool, producer) if self.owned else 0
                 if published < self.batch_size:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
         finally:
@@ -178,8 +188,8 @@ class Relay:
                 self.owned.add(shard)
         self.metrics.shards.set(len(self.owned))
 
-    async def _publish_shard(self, pool: asyncpg.Pool, producer: AIOKafkaProducer, shard: int) -> int:
-        rows = await pool.fetch(PENDING_ROWS, shard, self.batch_size)
+    async def _publish(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> int:
+        rows = await pool.fetch(PENDING_ROWS, sorted(self.owned), self.batch_size)
         if not rows:
             return 0
         sent: list[int] = []

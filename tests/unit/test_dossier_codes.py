@@ -1,3 +1,4 @@
+import hashlib
 import re
 from datetime import date
 
@@ -10,7 +11,7 @@ from shared.dossier_codes import (
     parse_dossier_code,
     verify_tracking_secret,
 )
-from shared.dossier_codes.codes import SECRET_ALPHABET, DossierCodeError
+from shared.dossier_codes.codes import SECRET_ALPHABET, SECRET_HASH_COST, DossierCodeError
 
 
 def test_a_real_code_parses_and_prints_back() -> None:
@@ -34,3 +35,13 @@ def test_tracking_secrets_are_typable_and_stored_only_as_a_hash() -> None:
     assert verify_tracking_secret(secret, stored)
     assert verify_tracking_secret(f"{secret[:4].lower()}-{secret[4:]}", stored)
     assert not verify_tracking_secret("00000000" if secret != "00000000" else "11111111", stored)
+
+
+def test_hashes_of_the_first_cost_still_verify() -> None:
+    """Hashes written before the cost was named in them (scrypt with n = 2**14) keep opening tracking."""
+    salt = bytes(range(16))
+    digest = hashlib.scrypt(b"7K3M9Q2X", salt=salt, n=2**14, r=8, p=1)
+    first = f"scrypt${salt.hex()}${digest.hex()}"
+    assert verify_tracking_secret("7k3m-9q2x", first)
+    assert not verify_tracking_secret("7K3M9Q2Y", first)
+    assert hash_tracking_secret("7K3M9Q2X").startswith(f"scrypt${SECRET_HASH_COST}$")
