@@ -3,9 +3,11 @@ follows it. The reader is an observer (no consumer group, nothing committed: sha
 the end, so a browser sees what is published from the moment it connects. The contacts topic is never read: it
 carries the applicants' personal data.
 
-Each browser has a bounded buffer: a browser that reads slower than the events come loses the oldest lines, and is
-told how many, so that neither a slow browser nor many of them make the process grow. Each line is filtered for the
-staff member before it is buffered: admins see every event, other staff the events that name their own agency."""
+The reader runs only while at least one browser follows: an idle console reads nothing (reading every lifecycle
+topic costs CPU in proportion to the whole system's traffic). Each browser has a bounded buffer: a browser that
+reads slower than the events come loses the oldest lines, and is told how many, so that neither a slow browser nor
+many of them make the process grow. Each line is filtered for the staff member before it is buffered: admins see
+every event, other staff the events that name their own agency."""
 
 from __future__ import annotations
 
@@ -109,6 +111,9 @@ class EventHub:
         self.following_since: datetime | None = None
         self.closing = False
         self._subscriptions: set[Subscription] = set()
+        self._followed = asyncio.Event()  # set while at least one browser follows
+        self._unfollowed = asyncio.Event()
+        self._unfollowed.set()
         self._events = Counter("lienthong_console_stream_events", "Events read from the lifecycle topics",
                                registry=registry)  # fmt: skip
         self._dropped = Counter("lienthong_console_stream_dropped_lines",
@@ -128,7 +133,18 @@ class EventHub:
         return len(self._subscriptions)
 
     async def run(self) -> None:
-        await keep_running(self._follow, event="console.stream_restarting", errors=READING_ERRORS)
+        """Reads the topics from their end whenever a first browser comes, until the last one goes."""
+        while True:
+            await self._followed.wait()
+            reading = asyncio.create_task(
+                keep_running(self._follow, event="console.stream_restarting", errors=READING_ERRORS)
+            )
+            try:
+                await self._unfollowed.wait()
+            finally:
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reading
 
     async def _follow(self) -> None:
         try:
@@ -140,6 +156,8 @@ class EventHub:
     def _following(self) -> None:
         self.following_since = datetime.now(UTC)
         log.info("console.stream_following", topics=list(LIFECYCLE_TOPICS))
+        for subscription in self._subscriptions:
+            subscription.wake()  # each browser is told at once that the stream is live
 
     def publish(self, line: EventLine) -> None:
         self._events.inc()
@@ -160,7 +178,12 @@ class EventHub:
             raise TooManyClientsError(f"{self.max_clients} browsers already follow the stream of this console")
         subscription = Subscription(staff, wanted, self.capacity)
         self._subscriptions.add(subscription)
+        self._unfollowed.clear()
+        self._followed.set()
         try:
             yield subscription
         finally:
             self._subscriptions.discard(subscription)
+            if not self._subscriptions:
+                self._followed.clear()
+                self._unfollowed.set()

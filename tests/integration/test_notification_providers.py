@@ -297,6 +297,22 @@ async def test_refused_recipients_give_their_outcomes(
     assert len(received.received) == before
 
 
+async def test_the_connection_kept_open_survives_a_refusal_and_a_relay_restart() -> None:
+    """The client keeps its connection to the relay between messages: a refused recipient leaves it usable, and
+    one the relay closed meanwhile is replaced before anything is sent on it (so the send is not uncertain)."""
+    port = free_low_port()
+    client = email_client(port)
+    async with smtp_sink.smtp_sink("127.0.0.1", port) as first_run:
+        refused = await client.send_email(uuid4(), "bounce@example.org", acceptance_email())
+        accepted = await client.send_email(uuid4(), "lan@example.org", acceptance_email())
+        assert (refused.outcome, accepted.outcome) == (SendOutcome.PERMANENT_FAILURE, SendOutcome.ACCEPTED)
+        assert len(first_run.received) == 1
+    async with smtp_sink.smtp_sink("127.0.0.1", port) as second_run:
+        after_restart = await client.send_email(uuid4(), "lan@example.org", acceptance_email())
+        assert (after_restart.outcome, after_restart.uncertain) == (SendOutcome.ACCEPTED, False)
+        assert len(second_run.received) == 1
+
+
 async def test_an_unreachable_relay_is_a_technical_failure_that_sent_nothing() -> None:
     registry = CollectorRegistry()
     result = await email_client(free_low_port(), registry).send_email(uuid4(), "lan@example.org", acceptance_email())

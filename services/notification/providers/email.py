@@ -97,12 +97,42 @@ def build_email(
 
 
 class EmailClient:
+    """Sends over connections kept open to the relay between messages (SMTP sends one message at a time on a
+    connection; the sender's concurrent sends each take one): a connection, EHLO and login per message cost more
+    than the message."""
+
     name = "smtp"
+    IDLE_CONNECTIONS = 4  # kept open at most; the sender sends to a few recipients at once
 
     def __init__(self, config: SmtpConfig, metrics: ProviderMetrics, clock: Clock | None = None) -> None:
         self.config = config
         self.metrics = metrics
         self.clock = clock or SystemClock()
+        self._idle: list[aiosmtplib.SMTP] = []
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        """An open connection: an idle one that still answers (the relay may have closed it meanwhile, and nothing
+        was sent on it yet, so trying another is safe), else a new one."""
+        while self._idle:
+            client = self._idle.pop()
+            try:
+                await client.noop()
+                return client
+            except aiosmtplib.SMTPException:
+                client.close()
+        config = self.config
+        client = aiosmtplib.SMTP(
+            hostname=config.host, port=config.port, username=config.username, password=config.password,
+            timeout=config.timeout_s, use_tls=config.security == "tls", start_tls=config.security == "starttls",
+        )  # fmt: skip
+        await client.connect()
+        return client
+
+    def _give_back(self, client: aiosmtplib.SMTP) -> None:
+        if client.is_connected and len(self._idle) < self.IDLE_CONNECTIONS:
+            self._idle.append(client)
+        else:
+            client.close()
 
     async def send_email(self, notification_id: UUID, recipient: str, content: RenderedEmail) -> SendResult:
         """Send one email; never raises for anything the relay or the network does."""
@@ -117,19 +147,10 @@ class EmailClient:
         )
         started = time.perf_counter()
         outcome, code, uncertain = SendOutcome.TECHNICAL_FAILURE, None, False
+        client: aiosmtplib.SMTP | None = None
         try:
-            await aiosmtplib.send(
-                message.as_bytes(policy=SMTP_POLICY),
-                sender=parseaddr(config.sender)[1],
-                recipients=[recipient],
-                hostname=config.host,
-                port=config.port,
-                username=config.username,
-                password=config.password,
-                timeout=config.timeout_s,
-                use_tls=config.security == "tls",
-                start_tls=config.security == "starttls",
-            )
+            client = await self._connection()
+            await client.sendmail(parseaddr(config.sender)[1], [recipient], message.as_bytes(policy=SMTP_POLICY))
             outcome = SendOutcome.ACCEPTED
         except aiosmtplib.SMTPRecipientsRefused as refused:
             reply = refused.recipients[0].code
@@ -143,6 +164,11 @@ class EmailClient:
             code, uncertain = type(error).__name__, True  # cut off, perhaps after the data went through
         except aiosmtplib.SMTPException as error:
             code = type(error).__name__
+        if client is not None:
+            if outcome is SendOutcome.ACCEPTED or code not in ("SMTPTimeoutError", "SMTPServerDisconnected"):
+                self._give_back(client)
+            else:
+                client.close()
         result = SendResult(self.name, outcome, message["Message-ID"], code, uncertain, time.perf_counter() - started)
         self.metrics.observe("email", result)
         fields = {"provider": self.name, "notification_id": str(notification_id), "elapsed_s": result.elapsed_s}

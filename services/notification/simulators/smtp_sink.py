@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,12 +95,23 @@ async def smtp_sink(host: str, port: int) -> AsyncIterator[Sink]:
     """An SMTP server on host:port in the running event loop, for as long as the block lasts."""
     loop = asyncio.get_running_loop()
     sink = Sink()
-    # A fixed hostname: aiosmtpd would otherwise look up the machine's FQDN, which can take seconds.
-    server = await loop.create_server(lambda: SMTP(sink, hostname="smtp-sink.local", loop=loop), host, port)
+    sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()  # the open ones: a closed session is collected
+
+    def session() -> SMTP:
+        # A fixed hostname: aiosmtpd would otherwise look up the machine's FQDN, which can take seconds.
+        smtp = SMTP(sink, hostname="smtp-sink.local", loop=loop)
+        sessions.add(smtp)
+        return smtp
+
+    server = await loop.create_server(session, host, port)
     try:
         yield sink
     finally:
         server.close()
+        # As a relay that stops: the connections clients keep open end too (closing the server does not end them).
+        for smtp in list(sessions):
+            if smtp.transport is not None:
+                smtp.transport.close()
         await server.wait_closed()
 
 
