@@ -14,7 +14,6 @@ from pathlib import Path
 from shared.calendar.commands import add_calendar_parser, run_calendar
 from shared.calendar.zone import ZONE
 from shared.clock import ClockSettings, ControllableClock, parse_duration
-from shared.configuration import markdown, sections
 from shared.identity import commands as staff_commands
 from shared.identity.settings import IdentitySettings
 from shared.identity.staff import ROLES
@@ -36,6 +35,9 @@ def load_stack_env() -> None:
 
 
 def config(as_markdown: bool) -> int:
+    # Imported here: it loads every service's settings, which no other command needs.
+    from shared.configuration import markdown, sections
+
     if as_markdown:
         print(markdown())
         return 0

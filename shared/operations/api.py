@@ -17,15 +17,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from shared.consumer import store
 from shared.consumer.runner import ConsumerRunner, ReplayError
 from shared.consumer.store import Blocked, DeadLetter
-from shared.events.catalogue import contacts
 from shared.identity.fastapi import require_role
 from shared.logging import scrub
+from shared.operations.events import PERSONAL_TOPICS
 
 if TYPE_CHECKING:
     from shared.service import ServiceRuntime
 
 T = TypeVar("T")
-PERSONAL_TOPICS = frozenset({contacts.TOPIC})
 WITHHELD = "withheld: this topic carries personal data"
 
 

@@ -13,11 +13,14 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 
 from shared.calendar.zone import ZONE
+from shared.events.catalogue import contacts
 from shared.events.envelope import Envelope, MalformedEventError
-from shared.operations.api import PERSONAL_TOPICS
 
 # What tells an operator what happened, in this order; the rest of the data is for `dlq show` and integrators.
 KEY_FIELDS = ("step_id", "channel", "timeliness", "tracking_number", "attempt")
+
+# Topics whose records carry personal data: shown without it.
+PERSONAL_TOPICS = frozenset({contacts.TOPIC})
 
 
 @dataclass(frozen=True)
