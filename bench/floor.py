@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import NewTopic
 
 from deploy.local.settings import SERVICES
-from shared.db import ensure_database
+from shared.db import drop_database, ensure_database
 from shared.events.catalogue import CATALOGUE, SUBSCRIPTIONS
 from shared.events.examples import example_envelope
 from shared.kafka.lag import group_lags
@@ -157,11 +157,7 @@ async def _bare_transactions(database_url: str, duration_s: float, concurrency: 
             done = sum(await asyncio.gather(*(writer() for _ in range(concurrency))))
             return done / (time.monotonic() - started)
     finally:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{FLOOR_DATABASE}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(dsn)
 
 
 @contextlib.asynccontextmanager

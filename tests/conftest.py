@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from shared.db import drop_database
 from shared.settings import KafkaSettings, with_database
 from tests.infrastructure import infrastructure
 from tests.processes import SERVICE_LOGS
@@ -57,17 +58,9 @@ async def create_database(server_database_url: str) -> str:
     return with_database(server_database_url, name)
 
 
-async def drop_database(server_database_url: str, url: str) -> None:
-    admin = await asyncpg.connect(with_database(server_database_url, "postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @pytest.fixture
 async def fresh_database(server_database_url: str) -> AsyncIterator[str]:
     """A new, empty database on the test server, dropped afterwards; yields its URL."""
     url = await create_database(server_database_url)
     yield url
-    await drop_database(server_database_url, url)
+    await drop_database(url)

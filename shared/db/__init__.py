@@ -1,6 +1,6 @@
 """PostgreSQL helpers shared by the services: connecting, creating a service's database, migrations."""
 
-from shared.db.connect import CONNECTION_LOST, DATABASE_ERRORS, Connection, create_pool, ensure_database
+from shared.db.connect import CONNECTION_LOST, DATABASE_ERRORS, Connection, create_pool, drop_database, ensure_database
 from shared.db.migrations import Migration, MigrationSource, apply_migrations, pending_migrations
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "MigrationSource",
     "apply_migrations",
     "create_pool",
+    "drop_database",
     "ensure_database",
     "pending_migrations",
 ]

@@ -47,6 +47,17 @@ async def ensure_database(dsn: str) -> None:
         await conn.close()
 
 
+async def drop_database(dsn: str) -> None:
+    """Drop the database that `dsn` names, if there, ending its sessions (a scratch database of a test or a
+    measurement)."""
+    name = urlsplit(dsn).path.lstrip("/")
+    conn = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 async def _reset_if_left_in_transaction(conn: asyncpg.Connection) -> None:
     """asyncpg resets every connection given back to the pool (unlock advisory locks, close cursors, UNLISTEN, RESET
     ALL): one more round trip per use, a large share of the database work per event. Our pooled connections keep no

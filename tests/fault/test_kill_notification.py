@@ -15,9 +15,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from shared.db import drop_database
 from shared.events.examples import examples
 from shared.settings import KafkaSettings
-from tests.conftest import create_database, drop_database
+from tests.conftest import create_database
 from tests.processes import KillableProcess, free_low_port, kill_and_restart, wait_for
 from tests.support.driver import NOTIFICATION, ROUTING, Dossier, driving
 from tests.support.messaging import eventually
@@ -77,7 +78,7 @@ async def test_a_killed_notification_sends_no_sms_twice_and_counts_its_uncertain
         finally:
             await conn.close()
     finally:
-        await drop_database(server_database_url, database)
+        await drop_database(database)
     sms_twice = sum(n - 1 for n in sms_counts.values())
     email_repeats = sum(n - 1 for n in email_counts.values())
     with capsys.disabled():

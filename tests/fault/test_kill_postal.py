@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.db import drop_database
 from shared.settings import KafkaSettings
-from tests.conftest import create_database, drop_database
+from tests.conftest import create_database
 from tests.processes import KillableProcess, free_low_port, kill_and_restart, wait_for
 from tests.support.driver import POSTAL, driving
 from tests.support.messaging import eventually
@@ -70,7 +71,7 @@ async def test_a_killed_postal_places_no_order_twice(
             finally:
                 postal.stop()
     finally:
-        await drop_database(server_database_url, database)
+        await drop_database(database)
     keys = Counter(o["idempotency_key"] for o in orders)
     with capsys.disabled():
         print(

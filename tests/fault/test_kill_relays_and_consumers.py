@@ -15,9 +15,10 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from shared.db import drop_database
 from shared.outbox.writer import Outbox
 from shared.settings import KafkaSettings
-from tests.conftest import create_database, drop_database
+from tests.conftest import create_database
 from tests.fault.harness import APPLIED_TABLE
 from tests.processes import KillableProcess
 from tests.support.messaging import consumer_database, create_topics, eventually, outbox_database, unique
@@ -151,8 +152,8 @@ async def test_events_survive_sigkill_of_relays_and_consumers(
         finally:
             await conn.close()
     finally:
-        await drop_database(server_database_url, producer_db)
-        await drop_database(server_database_url, consumer_db)
+        await drop_database(producer_db)
+        await drop_database(consumer_db)
 
 
 async def wait_for_applied(dsn: str, total: int, timeout_s: float) -> list[tuple[str, int]]:

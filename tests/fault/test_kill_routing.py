@@ -15,10 +15,11 @@ import asyncpg
 import httpx
 import pytest
 
+from shared.db import drop_database
 from shared.events.envelope import Envelope
 from shared.rules.publish import documents_from_folder, publish
 from shared.settings import KafkaSettings
-from tests.conftest import create_database, drop_database
+from tests.conftest import create_database
 from tests.processes import KillableProcess, free_port, kill_and_restart, wait_for
 from tests.support.driver import ROUTING, Dossier, driving
 from tests.support.routing import RoutingDriver
@@ -89,7 +90,7 @@ async def test_a_killed_routing_loses_and_doubles_no_step(
         finally:
             await conn.close()
     finally:
-        await drop_database(server_database_url, database)
+        await drop_database(database)
     doubled = sum(Counter(e.type for e in events)[t] - n for events in published.values() for t, n in EXPECTED.items()
                   if Counter(e.type for e in events)[t] > n)  # fmt: skip
     broken_seq = sum(sorted(e.dossierseq for e in events) != list(range(1, len(events) + 1))

@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 
+from shared.db import drop_database
 from shared.identity.keys import ensure_signing_key
 from shared.rules.publish import documents_from_folder, publish
 from shared.settings import KafkaSettings
-from tests.conftest import create_database, drop_database
+from tests.conftest import create_database
 from tests.infrastructure import REPO
 from tests.processes import running_service, wait_for
 
@@ -45,7 +46,7 @@ def service_under_test(
             wait_for(f"{base}/readyz")
             yield base
     finally:
-        asyncio.run(drop_database(server_database_url, database))
+        asyncio.run(drop_database(database))
 
 
 async def schemathesis_run(base_url: str, authorization: str) -> subprocess.CompletedProcess[str]:

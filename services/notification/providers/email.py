@@ -165,10 +165,10 @@ class EmailClient:
         except aiosmtplib.SMTPException as error:
             code = type(error).__name__
         if client is not None:
-            if outcome is SendOutcome.ACCEPTED or code not in ("SMTPTimeoutError", "SMTPServerDisconnected"):
-                self._give_back(client)
-            else:
+            if uncertain:  # cut off mid-send: the connection's state is unknown
                 client.close()
+            else:
+                self._give_back(client)
         result = SendResult(self.name, outcome, message["Message-ID"], code, uncertain, time.perf_counter() - started)
         self.metrics.observe("email", result)
         fields = {"provider": self.name, "notification_id": str(notification_id), "elapsed_s": result.elapsed_s}
