@@ -76,6 +76,7 @@ def test_ids_codes_and_numbers_that_are_not_personal_survive() -> None:
             "event": "dossier.accepted",
             "dossier_code": "H21.65-220914-0011",
             "dossier_id": "3f0c2a9e-5d1b-4c1e-9a7e-2b8f6d4c1a00",
+            "event_id": "c9ed8e87-e623-425b-9b8b-079266731578",  # a last group of 12 digits, as one UUID in 280 has
             "dossier_seq": 12,
             "offset": 123456,
             "amount_vnd": 1500000,
@@ -83,4 +84,5 @@ def test_ids_codes_and_numbers_that_are_not_personal_survive() -> None:
     )
     assert event["dossier_code"] == "H21.65-220914-0011"
     assert event["dossier_id"] == "3f0c2a9e-5d1b-4c1e-9a7e-2b8f6d4c1a00"
+    assert event["event_id"] == "c9ed8e87-e623-425b-9b8b-079266731578"
     assert event["amount_vnd"] == 1500000
