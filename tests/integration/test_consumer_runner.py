@@ -15,6 +15,7 @@ from aiokafka.structs import ConsumerRecord
 from prometheus_client import CollectorRegistry
 
 from shared.consumer.runner import ConsumerRunner, Handler, Outcome
+from shared.consumer.store import StoredRecord
 from shared.db import Connection
 from shared.events.envelope import Envelope
 from shared.settings import KafkaSettings
@@ -177,6 +178,52 @@ async def test_a_failing_handler_dead_letters_blocks_the_dossier_and_a_replay_re
     assert await rig.applied(broken) == [("test.step", 1), ("test.step", 2), ("test.step", 3)]
     assert await rig.count("SELECT count(*) FROM consumer_blocked") == 0
     assert await rig.count("SELECT count(*) FROM consumer_parked WHERE dossier_id = $1", broken) == 0
+
+
+def polled(topic: str, *events: Envelope) -> list[StoredRecord]:
+    """The events as one poll of the broker hands them to the runner."""
+    return [
+        StoredRecord(topic, 0, offset, event.key(), tuple(event.headers()), event.value())
+        for offset, event in enumerate(events)
+    ]
+
+
+async def transactions_of(rig: Rig, *dossier_ids: str) -> int:
+    """How many transactions wrote these dossiers' applied rows (each row's xmin is the one that inserted it)."""
+    return await rig.count("SELECT count(DISTINCT xmin::text) FROM applied WHERE dossier_id = ANY($1)", dossier_ids)
+
+
+async def test_the_records_of_one_poll_are_applied_in_one_transaction(rig: Rig) -> None:
+    first, second, third = dossier(), dossier(), dossier()
+    records = polled(
+        rig.intake,
+        envelope("test.step", first, 1), envelope("test.step", second, 1), envelope("test.step", first, 2),
+        envelope("someone.elses-event", second, 2),  # ignored, but it moves the sequence on
+        envelope("test.step", second, 3), envelope("test.step", third, 2), envelope("test.step", third, 1),
+    )  # fmt: skip
+    outcomes = await rig.runner.handle_records(records)
+    assert outcomes == [Outcome.APPLIED] * 5 + [Outcome.PARKED, Outcome.APPLIED]
+    assert await rig.applied(first) == [("test.step", 1), ("test.step", 2)]
+    assert await rig.applied(second) == [("test.step", 1), ("test.step", 3)]
+    assert await rig.applied(third) == [("test.step", 1), ("test.step", 2)]  # the gap filled, then released
+    assert await transactions_of(rig, first, second) == 1
+    assert await rig.runner.handle_records(records[:3]) == [Outcome.DUPLICATE] * 3
+
+
+async def test_a_failing_record_sends_each_record_of_its_poll_on_its_own(rig: Rig) -> None:
+    healthy, broken = dossier(), dossier()
+    await rig.pool.execute("INSERT INTO failing VALUES ($1)", broken)
+    records = polled(
+        rig.intake,
+        envelope("test.step", healthy, 1), envelope("test.step", broken, 1),
+        envelope("test.step", healthy, 2), envelope("test.step", broken, 2),
+    )  # fmt: skip
+    outcomes = await rig.runner.handle_records(records)
+    assert outcomes == [Outcome.APPLIED, Outcome.DEAD_LETTERED, Outcome.APPLIED, Outcome.PARKED]
+    assert await rig.applied(healthy) == [("test.step", 1), ("test.step", 2)]
+    assert await transactions_of(rig, healthy) == 2
+    assert await rig.applied(broken) == []
+    assert await rig.count("SELECT count(*) FROM consumer_blocked WHERE dossier_id = $1", broken) == 1
 
 
 async def test_a_malformed_record_dead_letters_and_discarding_it_releases_the_dossier(rig: Rig) -> None:
