@@ -13,9 +13,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
-from email.message import EmailMessage
-from email.policy import EmailPolicy
-from email.utils import format_datetime, parseaddr
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Literal
 from uuid import UUID
 
@@ -30,24 +31,10 @@ from shared.clock import Clock, SystemClock
 log = structlog.get_logger(__name__)
 
 
-class _SmtpKeepingSpaces(EmailPolicy):
-    """SMTP's policy, except for a non-ASCII Subject. CPython before 3.15 folds a long one into encoded words
-    that lose the space between them (gh-144156: "trả kết" reads "trảkết"); the older `email.header.Header`
-    encoder keeps the space inside the next encoded word."""
-
-    def fold(self, name: str, value: str) -> str:
-        if name.lower() == "subject" and not str(value).isascii():
-            encoded = Header(str(value), "utf-8", header_name=name).encode(linesep=self.linesep)
-            return f"{name}: {encoded}{self.linesep}"
-        return str(super().fold(name, value))
-
-    def fold_binary(self, name: str, value: str) -> bytes:
-        if name.lower() == "subject" and not str(value).isascii():
-            return self.fold(name, value).encode("ascii")
-        return bytes(super().fold_binary(name, value))
-
-
-SMTP_POLICY = _SmtpKeepingSpaces(linesep="\r\n")
+# The email package's compat32 API (MIMEMultipart, Header), which builds a message as it is given: `EmailMessage`
+# parses every header it is set into objects, which cost 2.8 ms of CPU per message against 0.6 ms here, and folds a
+# long non-ASCII Subject into encoded words that lose their spaces before CPython 3.15 (gh-144156).
+WIRE_POLICY = compat32.clone(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -81,19 +68,21 @@ def message_id(notification_id: UUID, domain: str) -> str:
 
 def build_email(
     content: RenderedEmail, *, notification_id: UUID, sender: str, recipient: str, domain: str, sent_at: datetime
-) -> EmailMessage:
-    """The MIME message: headers encoded as RFC 2047 where they are not ASCII, text and HTML alternatives."""
-    message = EmailMessage()
-    message["From"] = sender
+) -> bytes:
+    """The MIME message as it goes to the relay: headers encoded as RFC 2047 where they are not ASCII, text and HTML
+    alternatives in UTF-8."""
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr(parseaddr(sender), charset="utf-8")
     message["To"] = recipient
-    message["Subject"] = content.subject
+    # compat32 takes a Header and encodes it as it is; typeshed allows only a str.
+    message["Subject"] = Header(content.subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id(notification_id, domain)
     # Which template and version wrote it, for whoever reads a complaint about a message.
     message["X-Lienthong-Template"] = f"{content.template}; version={content.version}"
-    message.set_content(content.text, charset="utf-8")
-    message.add_alternative(content.html, subtype="html", charset="utf-8")
-    return message
+    message.attach(MIMEText(content.text, "plain", "utf-8"))
+    message.attach(MIMEText(content.html, "html", "utf-8"))
+    return message.as_bytes(policy=WIRE_POLICY)
 
 
 class EmailClient:
@@ -150,7 +139,7 @@ class EmailClient:
         client: aiosmtplib.SMTP | None = None
         try:
             client = await self._connection()
-            await client.sendmail(parseaddr(config.sender)[1], [recipient], message.as_bytes(policy=SMTP_POLICY))
+            await client.sendmail(parseaddr(config.sender)[1], [recipient], message)
             outcome = SendOutcome.ACCEPTED
         except aiosmtplib.SMTPRecipientsRefused as refused:
             reply = refused.recipients[0].code
@@ -169,7 +158,14 @@ class EmailClient:
                 client.close()
             else:
                 self._give_back(client)
-        result = SendResult(self.name, outcome, message["Message-ID"], code, uncertain, time.perf_counter() - started)
+        result = SendResult(
+            self.name,
+            outcome,
+            message_id(notification_id, config.message_id_domain),
+            code,
+            uncertain,
+            time.perf_counter() - started,
+        )
         self.metrics.observe("email", result)
         fields = {"provider": self.name, "notification_id": str(notification_id), "elapsed_s": result.elapsed_s}
         if outcome is SendOutcome.ACCEPTED:
