@@ -290,7 +290,10 @@ def serve(
     configure_logging(settings.log, service=settings.service)
     runtime = ServiceRuntime(settings, migrations, workers)
     app = build_app(runtime, title, IdentitySettings(), routers)
+    # uvloop (libuv) and httptools take the event loop, the sockets and HTTP parsing out of Python: socket writes
+    # and uvicorn's pure-Python h11 were the largest costs of every service under load (docs/performance.md).
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.http_port, log_config=None, access_log=False, lifespan="on"
-    )
+        app, host=settings.host, port=settings.http_port, log_config=None, access_log=False, lifespan="on",
+        loop="uvloop", http="httptools",
+    )  # fmt: skip
     uvicorn.Server(config).run()
