@@ -9,4 +9,4 @@ OUTBOX_MIGRATIONS = MigrationSource("outbox", Path(__file__).parent / "migration
 # Keys are spread over this many shards; each shard has one relay at a time, which keeps per-dossier order.
 # Fixed: a row's shard is computed when it is written.
 SHARDS = 16
-NOTIFY_CHANNEL = "lienthong_outbox"
+NOTIFY_CHANNEL = "lienthong_outbox"  # notified by the outbox table's trigger (migrations/0002_wake_relay_on_insert.sql)

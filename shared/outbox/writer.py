@@ -11,7 +11,7 @@ from typing import Any
 from shared.db import Connection
 from shared.events.catalogue.base import EventData
 from shared.events.envelope import Envelope, dataschema_of, source_of
-from shared.outbox import NOTIFY_CHANNEL, SHARDS
+from shared.outbox import SHARDS
 
 NEXT_SEQUENCE = """
 INSERT INTO outbox_sequence (topic, dossier_id, last_seq) VALUES ($1, $2, 1)
@@ -31,8 +31,9 @@ def shard_of(dossier_id: str) -> int:
 class Outbox:
     """What a handler calls to publish: `await outbox.add(conn, event, dossier_id=..., dossier_code=...)`.
 
-    The caller owns the transaction; the row, its dossierseq and the relay's wake-up (NOTIFY is delivered on
-    commit) all vanish on rollback, so no event ever describes a state change that did not happen."""
+    The caller owns the transaction; the row, its dossierseq and the relays' wake-up (a NOTIFY from the table's
+    trigger, delivered on commit) all vanish on rollback, so no event ever describes a state change that did not
+    happen."""
 
     def __init__(self, service: str) -> None:
         self.source = source_of(service)
@@ -99,5 +100,4 @@ class Outbox:
             headers,
             envelope.value(),
         )
-        await conn.execute("SELECT pg_notify($1, '')", NOTIFY_CHANNEL)
         return envelope

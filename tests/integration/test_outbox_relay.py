@@ -4,6 +4,7 @@ published in per-dossier order by relays that share the shards, failed rows bloc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +16,7 @@ from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
 
 from shared.events.envelope import Envelope
-from shared.outbox import SHARDS
+from shared.outbox import NOTIFY_CHANNEL, SHARDS
 from shared.outbox.relay import Relay
 from shared.outbox.writer import Outbox
 from shared.settings import KafkaSettings
@@ -37,6 +38,16 @@ class OutboxRig:
                     conn, event_type="test.step", version=1, data={"n": i, "payload": payload(i)},
                     topic=self.topic, dossier_id=dossier_id, dossier_code="TEST",
                 )  # fmt: skip
+
+    async def write_then_roll_back(self, dossier_id: str) -> None:
+        """An event written by a state change that then fails."""
+        with contextlib.suppress(RuntimeError):
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self.outbox.add_raw(
+                    conn, event_type="test.step", version=1, data={}, topic=self.topic, dossier_id=dossier_id,
+                    dossier_code="TEST",
+                )  # fmt: skip
+                raise RuntimeError("the state change failed")
 
     def relay(self, registry: CollectorRegistry | None = None) -> Relay:
         return Relay(self.dsn, self.kafka, registry or CollectorRegistry(), poll_interval_s=0.2)
@@ -108,17 +119,7 @@ async def test_events_are_published_in_dossier_order_as_cloudevents(rig: OutboxR
 
 async def test_a_rolled_back_transaction_publishes_nothing(rig: OutboxRig) -> None:
     rolled_back, kept = str(uuid.uuid4()), str(uuid.uuid4())
-
-    async def failing_state_change() -> None:
-        async with rig.pool.acquire() as conn, conn.transaction():
-            await rig.outbox.add_raw(
-                conn, event_type="test.step", version=1, data={}, topic=rig.topic, dossier_id=rolled_back,
-                dossier_code="TEST",
-            )  # fmt: skip
-            raise RuntimeError("the state change failed")
-
-    with pytest.raises(RuntimeError):
-        await failing_state_change()
+    await rig.write_then_roll_back(rolled_back)
     await rig.write(kept, 1)
     tasks = await run_relays(rig.relay())
     try:
@@ -128,6 +129,20 @@ async def test_a_rolled_back_transaction_publishes_nothing(rig: OutboxRig) -> No
         await stop(tasks)
     assert [e.dossierid for e in events] == [kept]
     assert await rig.pool.fetchval("SELECT count(*) FROM outbox WHERE dossier_id = $1", rolled_back) == 0
+
+
+async def test_a_commit_wakes_the_relays_once_and_a_rollback_does_not(rig: OutboxRig) -> None:
+    woken: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(rig.dsn)
+    await listener.add_listener(NOTIFY_CHANNEL, lambda _conn, _pid, channel, _payload: woken.put_nowait(channel))
+    try:
+        await rig.write_then_roll_back(str(uuid.uuid4()))
+        await rig.write(str(uuid.uuid4()), 3)
+        assert await asyncio.wait_for(woken.get(), timeout=5) == NOTIFY_CHANNEL
+        await asyncio.sleep(0.5)
+        assert woken.empty(), "one wake-up for the committed transaction, none for the rolled-back one"
+    finally:
+        await listener.close()
 
 
 async def test_a_row_too_large_fails_and_blocks_only_its_dossier(rig: OutboxRig) -> None:
