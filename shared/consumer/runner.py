@@ -114,9 +114,8 @@ class ConsumerRunner:
         await keep_running(self._consume, event="consumer.restarting", errors=INFRASTRUCTURE_ERRORS, group=self.group)
 
     async def _consume(self) -> None:
-        options = self.kafka.client_options()
         consumer = AIOKafkaConsumer(
-            **options,
+            **self.kafka.consumer_options(),
             group_id=self.group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -124,7 +123,7 @@ class ConsumerRunner:
             heartbeat_interval_ms=max(self.session_timeout_ms // 3, 100),
             max_poll_records=500,
         )
-        producer = AIOKafkaProducer(**options, enable_idempotence=True, acks="all")
+        producer = AIOKafkaProducer(**self.kafka.client_options(), enable_idempotence=True, acks="all")
         processed: dict[TopicPartition, int] = {}
         consumer.subscribe(self.topics, listener=_CommitOnRevoke(consumer, processed))
         try:
