@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar, cast
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -20,6 +22,7 @@ from shared.rules.publish import RULES_TOPIC, RuleDocument
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class RulesNotLoadedError(RuntimeError):
@@ -31,6 +34,9 @@ class RulesStore:
         self.kafka = kafka
         self.documents: dict[str, RuleDocument] = {}  # in publication order: a later version comes later
         self.loaded = asyncio.Event()
+        # What the documents make (a calendar, the catalogue), validated once per state of the documents: a
+        # handler asks for them on every event and request.
+        self._derived: dict[str, Any] = {}
 
     async def run(self) -> None:
         """Read the rules topic from the start, then follow it; survives broker outages by reconnecting."""
@@ -67,8 +73,14 @@ class RulesStore:
             return
         if document.key not in self.documents:
             self.documents[document.key] = document
+            self._derived.clear()
             if self.loaded.is_set():
                 log.info("rules.version_arrived", key=document.key)
+
+    def _derive(self, name: str, make: Callable[[], T]) -> T:
+        if name not in self._derived:
+            self._derived[name] = make()
+        return cast(T, self._derived[name])
 
     def _of_kind(self, kind: str) -> list[RuleDocument]:
         if not self.loaded.is_set():
@@ -91,6 +103,9 @@ class RulesStore:
 
     def agencies(self) -> AgencyList:
         """The latest published agency list."""
+        return self._derive("agencies", self._latest_agencies)
+
+    def _latest_agencies(self) -> AgencyList:
         documents = self._of_kind("agencies")
         if not documents:
             raise RulesNotLoadedError("no agency list is published")
@@ -99,10 +114,16 @@ class RulesStore:
     def calendar(self) -> tuple[WorkingCalendar, str]:
         """The working calendar from the latest version of each holiday year, and the version a dossier records
         as the one it was decided under (`2025:<v>,2026:<v>,...`)."""
+        return self._derive("calendar", self._latest_calendar)
+
+    def _latest_calendar(self) -> tuple[WorkingCalendar, str]:
         versions = self.holiday_versions()
         return WorkingCalendar(self.holiday_years()), ",".join(f"{y}:{v}" for y, v in sorted(versions.items()))
 
     def catalogue(self) -> ProcedureCatalogue:
+        return self._derive("catalogue", self._all_procedures)
+
+    def _all_procedures(self) -> ProcedureCatalogue:
         versions = [ProcedureVersion.model_validate(d.data) for d in self._of_kind("procedure")]
         return ProcedureCatalogue(versions=versions)
 
