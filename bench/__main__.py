@@ -66,7 +66,8 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     load.add_argument("--level-s", type=float, default=30, help="arrivals last this long at each level")
     load.add_argument("--drain-s", type=float, default=45, help="then this long at most for their results")
     load.add_argument("--min-growth", type=float, default=1.1,
-                      help="stop once a level's sustained rate is below this times the best before")  # fmt: skip
+                      help="stop once a level falls behind its arrivals and its rate is below this times the best "
+                           "before")  # fmt: skip
     load.add_argument("--max-p99-ms", type=float, default=5000, help="stop once p99 accept→routed is above this")
     load.add_argument("--max-unfinished", type=float, default=0.2,
                       help="stop once more than this share of a level's dossiers is unfinished after it")  # fmt: skip
@@ -169,8 +170,9 @@ async def rising_load(args: argparse.Namespace, load: Load) -> list[Measured]:
             break
         say(f"level {rate:g}/s: arrivals for {args.level_s:g} s")
         level = await load.level(rate, args.level_s, args.drain_s)
-        measured = Measured(rate, figures(load.timeline_of(d) for d in level.dossiers), len(level.dossiers),
-                            level.failed, level.unfinished)  # fmt: skip
+        level_figures = figures(load.timeline_of(d) for d in level.dossiers)
+        measured = Measured(rate, len(level.dossiers) / args.level_s, level_figures, len(level.dossiers), level.failed,
+                            level.unfinished)  # fmt: skip
         levels.append(measured)
         print(level_line(measured), flush=True)
         reason = stop_reason(levels, args.min_growth, args.max_p99_ms, args.max_unfinished)

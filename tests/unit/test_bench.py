@@ -117,16 +117,21 @@ def test_the_floor_adds_the_times_of_a_dossiers_bare_round_trips() -> None:
     assert floor_per_s(PerDossier({}, 0.0, 0.0, {}), rates) == 0.0
 
 
-def level(offered: float, dossiers_per_s: float, p99_ms: float = 100.0, unfinished: int = 0) -> Measured:
+def level(
+    offered: float, dossiers_per_s: float, p99_ms: float = 100.0, unfinished: int = 0, arrived: float | None = None
+) -> Measured:
     hops = {ACCEPT_TO_ROUTED: p99_ms, ROUTED_TO_NOTIFIED: 900.0}
     shown = Figures(dossiers_per_s, offered, {ACCEPT_TO_ROUTED: p99_ms / 2, ROUTED_TO_NOTIFIED: 500.0}, hops, 30)
-    return Measured(offered, shown, handed_in=30, failed=0, unfinished=unfinished)
+    return Measured(offered, offered if arrived is None else arrived, shown, handed_in=30, failed=0,
+                    unfinished=unfinished)  # fmt: skip
 
 
 def test_the_load_rises_while_the_rate_grows_and_the_latency_holds() -> None:
     assert stop_reason([level(1, 1.0)], 1.1, 5000, 0.2) is None
     assert stop_reason([level(1, 1.0), level(2, 2.0)], 1.1, 5000, 0.2) is None
     assert "grew less" in (stop_reason([level(4, 4.0), level(8, 4.2)], 1.1, 5000, 0.2) or "")
+    # Few arrivals by chance at 4/s: the rate kept up with them, and the next level will say more.
+    assert stop_reason([level(3, 3.5, arrived=3.3), level(4, 3.6, arrived=3.9)], 1.1, 5000, 0.2) is None
     assert "p99" in (stop_reason([level(1, 1.0), level(2, 2.0, p99_ms=6000)], 1.1, 5000, 0.2) or "")
     assert "did not finish" in (stop_reason([level(1, 1.0), level(2, 2.0, unfinished=10)], 1.1, 5000, 0.2) or "")
 
