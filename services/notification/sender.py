@@ -9,6 +9,8 @@ email with the same Message-ID (which the relay does not: that send is counted a
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -54,16 +56,23 @@ class Sender:
         await keep_running(self._run, event="sender.restarting", errors=DATABASE_ERRORS)
 
     async def _run(self) -> None:
+        looked_after_at = -math.inf
         while True:
             sent = await self.send_due()
-            async with self.pool.acquire() as conn:
-                async with conn.transaction():
-                    await handlers.expire_unreceipted(self.ctx, conn, self.ctx.clock.now() - self.receipt_timeout)
-                for (channel, status), count in (await store.counts_by_status(conn)).items():
-                    self.by_status.labels(channel, status).set(count)
-                self.uncertain.set(await store.uncertain_total(conn))
-            if sent < self.batch:
+            if time.monotonic() - looked_after_at >= self.interval_s:
+                await self._look_after()
+                looked_after_at = time.monotonic()
+            if not sent:  # a sender with work goes straight on: a pause per batch would cap its rate
                 await asyncio.sleep(self.interval_s)
+
+    async def _look_after(self) -> None:
+        """Sends whose receipt never came, and the gauges: once an interval, however busy the sender is."""
+        async with self.pool.acquire() as conn:
+            async with conn.transaction():
+                await handlers.expire_unreceipted(self.ctx, conn, self.ctx.clock.now() - self.receipt_timeout)
+            for (channel, status), count in (await store.counts_by_status(conn)).items():
+                self.by_status.labels(channel, status).set(count)
+            self.uncertain.set(await store.uncertain_total(conn))
 
     async def send_due(self) -> int:
         """Send a batch of due notifications: one recipient's messages in order (the SMS limit counts them),
