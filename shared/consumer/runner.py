@@ -164,6 +164,7 @@ class ConsumerRunner:
         except MalformedEventError:
             return [await self.handle_record(record) for record in records]
         outcomes: list[Outcome] = []
+        seconds: list[float] = []
         to_release: set[str] = set()
         try:
             async with self.pool.acquire() as conn, conn.transaction():
@@ -174,8 +175,8 @@ class ConsumerRunner:
                         outcome, others_waiting = (
                             await _pass_over(conn, envelope, record) if handler is IGNORED else None
                         ) or await self._apply(conn, envelope, record, handler)
-                        self.metrics.latency.labels(envelope.type).observe(time.perf_counter() - started)
                     outcomes.append(outcome)
+                    seconds.append(time.perf_counter() - started)
                     if outcome is Outcome.APPLIED and others_waiting:
                         to_release.add(envelope.dossierid)
         except INFRASTRUCTURE_ERRORS:
@@ -183,8 +184,8 @@ class ConsumerRunner:
         except Exception as error:
             log.info("consumer.records_one_by_one", records=len(records), error=f"{type(error).__name__}: {error}")
             return [await self.handle_record(record) for record in records]
-        for envelope, outcome in zip(envelopes, outcomes, strict=True):
-            self._count(envelope, outcome)
+        for envelope, outcome, took_s in zip(envelopes, outcomes, seconds, strict=True):
+            self._count(envelope, outcome, took_s)  # only now: a rolled-back try counts nothing
         for dossier_id in to_release:
             await self._release_parked(dossier_id)
         return outcomes
@@ -198,13 +199,13 @@ class ConsumerRunner:
         with _bound(envelope, record):
             started = time.perf_counter()
             outcome, others_waiting = await self._deliver(envelope, record)
-            self.metrics.latency.labels(envelope.type).observe(time.perf_counter() - started)
-            self._count(envelope, outcome)
+            self._count(envelope, outcome, time.perf_counter() - started)
             if outcome is Outcome.APPLIED and others_waiting:
                 await self._release_parked(envelope.dossierid)
             return outcome
 
-    def _count(self, envelope: Envelope, outcome: Outcome) -> None:
+    def _count(self, envelope: Envelope, outcome: Outcome, took_s: float) -> None:
+        self.metrics.latency.labels(envelope.type).observe(took_s)
         self.metrics.consumed.labels(envelope.type, outcome).inc()
         if envelope.type not in self.handlers and not envelope.is_tombstone and not self.is_known_type(envelope.type):
             self.metrics.unknown.inc()
