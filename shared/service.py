@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -41,6 +41,7 @@ from shared.rules.store import RulesStore
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class Worker(Protocol):
@@ -261,6 +262,16 @@ async def database_away(request: Request, error: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": "5"},
     )
+
+
+def on_event_loop(dependency: Callable[[Request], T]) -> Callable[[Request], Awaitable[T]]:
+    """A request's dependency made a coroutine. FastAPI runs a plain function or a class in its thread pool, a hand
+    over to a thread and back on every request, for work of microseconds."""
+
+    async def run(request: Request) -> T:
+        return dependency(request)
+
+    return run
 
 
 def bearer_matches(authorization: str, token: str) -> bool:

@@ -86,7 +86,7 @@ def as_http_errors() -> Iterator[None]:
 OUTBOX = Outbox("intake")
 
 
-def context(request: Request) -> handlers.IntakeContext:
+async def context(request: Request) -> handlers.IntakeContext:  # a coroutine, not run in the thread pool
     runtime: ServiceRuntime = request.app.state.runtime
     if runtime.pool is None or runtime.rules is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "intake is starting")

@@ -20,7 +20,7 @@ from shared.events.examples import examples
 from shared.identity.fastapi import CurrentStaff
 from shared.outbox.writer import Outbox
 from shared.rate_limit import rate_limited
-from shared.service import ServiceRuntime
+from shared.service import ServiceRuntime, on_event_loop
 
 OUTBOX = Outbox("notification")
 
@@ -47,7 +47,7 @@ def context(settings: NotificationSettings, runtime: ServiceRuntime) -> handlers
     )  # fmt: skip
 
 
-Context = Annotated[Notification, Depends(Notification)]
+Context = Annotated[Notification, Depends(on_event_loop(Notification))]
 receipts_router = APIRouter(tags=["providers"])
 
 

@@ -16,7 +16,7 @@ from services.postal.settings import PostalSettings
 from shared.callback_signature import verified_body
 from shared.identity.fastapi import CurrentStaff, ensure_agency
 from shared.outbox.writer import Outbox
-from shared.service import ServiceRuntime
+from shared.service import ServiceRuntime, on_event_loop
 
 OUTBOX = Outbox("postal")
 
@@ -39,7 +39,7 @@ class Postal:
         self.settings = runtime.settings
 
 
-Context = Annotated[Postal, Depends(Postal)]
+Context = Annotated[Postal, Depends(on_event_loop(Postal))]
 carrier_router = APIRouter(tags=["carrier"])
 
 

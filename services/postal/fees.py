@@ -5,6 +5,7 @@ a change of that file, not of code."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Self
 
@@ -67,8 +68,10 @@ class FeeTable(RulesModel):
         raise TooHeavyError(f"a {direction} package of {weight_g} g is heavier than the last class ({heaviest} g)")
 
 
+@cache
 def load_fee_table(path: Path | None = None) -> FeeTable:
-    """The table of the file (`POSTAL_FEES_FILE`); none: the shipped one."""
+    """The table of the file (`POSTAL_FEES_FILE`); none: the shipped one. Read once per process, as the service
+    starts: a tariff change takes a restart."""
     path = path or SHIPPED_FEES
     try:
         return FeeTable.model_validate(read_rules_yaml(path))

@@ -31,7 +31,7 @@ class PostalSettings(ServiceSettings):
     fees_file: Path | None = Field(
         None,
         description="YAML table of the fee per shipment, by direction and weight class; unset: the shipped "
-        "`deploy/rules/postal-fees.yaml`.",
+        "`deploy/rules/postal-fees.yaml`. Read when the service starts.",
     )
     desk_phone: str = Field(
         "02838200000", description="The phone number the carrier calls at a one-stop desk (illustrative default)."

@@ -24,7 +24,7 @@ from shared.identity.fastapi import CurrentStaff, ensure_agency, require_role
 from shared.identity.staff import Staff
 from shared.outbox.writer import Outbox
 from shared.rules.store import RulesNotLoadedError
-from shared.service import ServiceRuntime
+from shared.service import ServiceRuntime, on_event_loop
 
 Head = Annotated[Staff, Depends(require_role("head"))]
 OUTBOX = Outbox("routing")
@@ -60,7 +60,7 @@ class Routing:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from error
 
 
-Context = Annotated[Routing, Depends(Routing)]
+Context = Annotated[Routing, Depends(on_event_loop(Routing))]
 processing_router = APIRouter(prefix="/processing", tags=["processing agencies"])
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -23,9 +24,11 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from functools import cached_property
 from typing import Any
 
 import uvicorn
+import uvloop
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 
@@ -39,7 +42,14 @@ REFUSALS = {"bounce": "550 5.1.1 Mailbox does not exist", "full": "452 4.2.2 Mai
 class ReceivedMail:
     envelope_from: str
     recipients: list[str]
-    message: EmailMessage
+    raw: bytes
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        """Parsed when first read, not as it arrives: a sink under load is mostly written, seldom read."""
+        message = BytesParser(policy=policy.default).parsebytes(self.raw)
+        assert isinstance(message, EmailMessage)  # what policy.default parses into
+        return message
 
     @property
     def message_id(self) -> str:
@@ -84,9 +94,7 @@ class Sink:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
-        message = BytesParser(policy=policy.default).parsebytes(raw)
-        assert isinstance(message, EmailMessage)  # what policy.default parses into
-        self.received.append(ReceivedMail(envelope.mail_from or "", list(envelope.rcpt_tos), message))
+        self.received.append(ReceivedMail(envelope.mail_from or "", list(envelope.rcpt_tos), raw))
         return "250 Message accepted for delivery"
 
 
@@ -141,7 +149,8 @@ def main() -> None:
     parser.add_argument("--http-port", type=int, default=8027)
     args = parser.parse_args()
     configure_logging(LogSettings(), service="smtp-sink")
-    asyncio.run(serve(args.host, args.smtp_port, args.http_port))
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's: a line per SMTP command otherwise
+    uvloop.run(serve(args.host, args.smtp_port, args.http_port))  # the event loop the services run on too
 
 
 if __name__ == "__main__":
