@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 
 from bench.floor import PerDossier, measure_floor, per_dossier, read_counters, settled
 from bench.hops import figures
-from bench.load import Load
+from bench.load import Load, Statuses
 from bench.profiling import py_spy
 from bench.report import Measured, level_line, stop_reason, summary, write_results
 from bench.target import (
     CpuTime,
     PeakMemory,
     own_stack,
+    python_pids,
     run_clock,
     service_pids,
     stop_services,
@@ -77,7 +79,8 @@ def options(argv: list[str] | None) -> argparse.Namespace:
     measure.add_argument("--floor-s", type=float, default=5, help="each bare round trip is timed this long")
     measure.add_argument("--floor-concurrency", type=int, default=16, help="connections making bare transactions")
     measure.add_argument("--py-spy", type=Path, metavar="DIR",
-                         help="profile each service with py-spy during the load levels, into DIR")  # fmt: skip
+                         help="profile each Python process (services, simulators, the driver) with py-spy "
+                              "during the load levels, into DIR")  # fmt: skip
     measure.add_argument("--out", type=Path, default=REPO / "docs" / "performance",
                          help="where bench.json and bench.png are written")  # fmt: skip
     return parser.parse_args(argv)
@@ -108,9 +111,10 @@ async def bench(args: argparse.Namespace, stack: StackCommand, own: bool) -> dic
     tokens = functools.cache(lambda agency, role: demo_token(stack, agency, role))
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(timeout=30, limits=limits, event_hooks={"request": [count_request]}) as http:
-        workload = Workload(http, env, tokens, patience_s=PATIENCE_S)
+        statuses = Statuses()
+        workload = Workload(http, env, tokens, patience_s=PATIENCE_S, statuses=statuses)
         # Numbers make the applicants' phone numbers: another run's on a running stack would share its SMS limit.
-        load = Load(workload, kafka, args.seed, first_number=0 if own else int(time.time()) % 9 * 100_000)
+        load = Load(workload, statuses, kafka, args.seed, first_number=0 if own else int(time.time()) % 9 * 100_000)
         following = asyncio.Event()
         background = [asyncio.create_task(load.follow_topics(following)), asyncio.create_task(memory.watch()),
                       asyncio.create_task(run_clock(stack.home / "clock.json", args.clock_minute_every_s))]  # fmt: skip
@@ -126,7 +130,7 @@ async def bench(args: argparse.Namespace, stack: StackCommand, own: bool) -> dic
             await asyncio.sleep(args.idle_s)
             idle = (idle_from, await read_counters(database_url, kafka, cpu.read()))
             before, requests_before = idle[1], requests
-            with py_spy(pids, args.py_spy) if args.py_spy else contextlib.nullcontext():
+            with py_spy(python_pids(stack), args.py_spy) if args.py_spy else contextlib.nullcontext():
                 levels = await rising_load(args, load)
             say("the dossiers still on their way finish (hand-overs, deliveries by post)")
             cancelled = await load.finish(FINISH_S)
@@ -196,12 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     # The bench's own lines say what happens; a client library's retries (a new topic's first leader) would not.
     configure_logging(LogSettings(level="ERROR", format="console"))
     started, started_at = time.monotonic(), datetime.now(UTC).isoformat(timespec="seconds")
+    # The driver's event loop is the services' (uvloop): the load it generates should cost as little as it can.
     if args.use_running:
-        result = asyncio.run(bench(args, the_running_stack(args.use_running), own=False))
+        result = uvloop.run(bench(args, the_running_stack(args.use_running), own=False))
     else:
         say(f"starting the bench's own stack in {args.home} (ports from {args.port_base}, profile {args.profile})")
         with own_stack(args.home, args.port_base, args.profile) as stack:
-            result = asyncio.run(bench(args, stack, own=True))
+            result = uvloop.run(bench(args, stack, own=True))
     result |= {"started_at": started_at, "duration_s": round(time.monotonic() - started)}
     results, picture = write_results(result, args.out)
     say(f"written: {results}, {picture}")

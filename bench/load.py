@@ -5,6 +5,7 @@ followed to time each dossier's hops."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import sys
 import time
@@ -24,6 +25,29 @@ MIX = [Kind.COUNTER] * 3 + [Kind.ONLINE] * 3 + [Kind.POSTAL_RETURN] * 2 + [Kind.
 PROGRESS_EVERY_S = 5.0
 
 
+class Statuses:
+    """The statuses each dossier has been in, from the `status_to` of the events the load follows anyway. The
+    workload waits on these rather than asking routing every second: the load generator's polling is no part of the
+    pipeline the bench measures (docs/performance.md has what it cost)."""
+
+    def __init__(self) -> None:
+        self._reached: dict[tuple[str, int], asyncio.Event] = {}
+
+    def record(self, envelope: Envelope) -> None:
+        status = (envelope.data or {}).get("status_to")
+        if isinstance(status, int):
+            self._event(envelope.dossierid, status).set()
+
+    async def reached(self, dossier_id: str, status: int, within_s: float) -> bool:
+        reached = self._event(dossier_id, status)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reached.wait(), within_s)
+        return reached.is_set()
+
+    def _event(self, dossier_id: str, status: int) -> asyncio.Event:
+        return self._reached.setdefault((dossier_id, status), asyncio.Event())
+
+
 @dataclass(frozen=True)
 class Level:
     """One load level as driven: its dossiers, and how many had not finished when it ended."""
@@ -35,8 +59,10 @@ class Level:
 
 
 class Load:
-    def __init__(self, workload: Workload, kafka: KafkaSettings, seed: int, first_number: int) -> None:
+    def __init__(self, workload: Workload, statuses: Statuses, kafka: KafkaSettings, seed: int,
+                 first_number: int) -> None:  # fmt: skip
         self.workload = workload
+        self.statuses = statuses
         self.kafka = kafka
         self.rng = random.Random(seed)
         self.next_number = first_number
@@ -51,6 +77,7 @@ class Load:
             except MalformedEventError:
                 continue
             record_event(self.timelines, envelope, record.timestamp / 1000)
+            self.statuses.record(envelope)
 
     def hand_in(self, kind: Kind | None = None) -> Driven:
         dossier = Driven(self.next_number, kind or self.rng.choice(MIX))

@@ -52,6 +52,15 @@ def service_pids(stack: StackCommand) -> dict[str, int]:
     return {name: pid for name, pid in pids.items() if pid is not None}
 
 
+def python_pids(stack: StackCommand) -> dict[str, int]:
+    """The stack's Python processes — the services, the console, the simulated providers — and the bench's driver:
+    what `--py-spy` profiles."""
+    parts = stack.parts()
+    python = [*parts.simulators, *parts.services, parts.console]
+    pids = {part.name: pid for part in python if (pid := part.pid()) is not None}
+    return {**pids, "driver": os.getpid()}
+
+
 def stop_services(stack: StackCommand) -> None:
     for part in stack.parts().services:
         part.stop()
