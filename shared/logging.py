@@ -30,6 +30,9 @@ PERSONAL_ID = re.compile(r"(?<![\w.+-])0\d{11}(?![\w-])")
 ADDRESS = re.compile(r"(?i)\b(?:số\s+)?\d+[a-z]?(?:/\d+)*\s+(?:đường|phố|hẻm|ngõ|kiệt|duong|pho|hem|ngo)\s+[^,;]+")
 PERSONAL_PATTERNS = (EMAIL, PHONE, PERSONAL_ID, ADDRESS)
 REDACTED = "[redacted]"
+# Libraries that log at INFO a line per HTTP request (httpx) or per SMTP command (aiosmtpd): our own lines say
+# what was sent and what came back.
+CHATTY_LOGGERS = ("httpx", "mail.log")
 
 
 def scrub(value: Any) -> Any:
@@ -83,5 +86,7 @@ def configure_logging(settings: LogSettings, **bound: Any) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.level)
+    for name in CHATTY_LOGGERS:  # shown again at DEBUG
+        logging.getLogger(name).setLevel(logging.NOTSET if root.level <= logging.DEBUG else logging.WARNING)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(**bound)

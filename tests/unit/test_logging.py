@@ -86,3 +86,15 @@ def test_ids_codes_and_numbers_that_are_not_personal_survive() -> None:
     assert event["dossier_id"] == "3f0c2a9e-5d1b-4c1e-9a7e-2b8f6d4c1a00"
     assert event["event_id"] == "c9ed8e87-e623-425b-9b8b-079266731578"
     assert event["amount_vnd"] == 1500000
+
+
+def test_a_line_per_http_request_or_smtp_command_shows_only_at_debug(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(LogSettings(format="json"), service="notification")
+    logging.getLogger("httpx").info('HTTP Request: POST http://gateway/send "HTTP/1.1 200 OK"')
+    logging.getLogger("mail.log").info("('127.0.0.1', 40000) >> b'NOOP'")
+    logging.getLogger("httpx").warning("a warning still shows")
+    assert [json.loads(line)["event"] for line in capsys.readouterr().err.splitlines()] == ["a warning still shows"]
+
+    configure_logging(LogSettings(format="json", level="DEBUG"), service="notification")
+    logging.getLogger("httpx").info("shown when debugging")
+    assert "shown when debugging" in capsys.readouterr().err

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -149,7 +148,6 @@ def main() -> None:
     parser.add_argument("--http-port", type=int, default=8027)
     args = parser.parse_args()
     configure_logging(LogSettings(), service="smtp-sink")
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's: a line per SMTP command otherwise
     uvloop.run(serve(args.host, args.smtp_port, args.http_port))  # the event loop the services run on too
 
 
