@@ -4,6 +4,7 @@ raising the load, and the keys of its JSON line. The benchmark itself is never p
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import uuid
@@ -23,6 +24,7 @@ from bench.hops import (
     record_event,
     sustained_rate,
 )
+from bench.load import Statuses
 from bench.report import REQUIRED_KEYS, Measured, latency_level, stop_reason, summary, write_results
 from shared.events.envelope import Envelope
 from tests.support.messaging import envelope
@@ -71,6 +73,19 @@ def test_a_dossiers_hops_come_from_its_events_first_sightings_and_both_channels(
     assert timeline.published == (T0 + 20 * ms).timestamp()
     assert timeline.hop_s(ACCEPT_TO_ROUTED) == pytest.approx(0.08)
     assert timeline.hop_s(ROUTED_TO_NOTIFIED) == pytest.approx(0.7), "notified once told by SMS and by email"
+
+
+async def test_the_workload_waits_for_a_status_on_the_events_the_bench_follows() -> None:
+    dossier, other, statuses = str(uuid.uuid4()), str(uuid.uuid4()), Statuses()
+    waiting = asyncio.create_task(statuses.reached(dossier, 9, within_s=5))
+    statuses.record(envelope("dossier.result-ready", other, 5, {"status_from": 4, "status_to": 9}))
+    statuses.record(envelope("dossier.result-ready", dossier, 5, {"status_from": 4, "status_to": 9}))
+    assert await waiting, "woken by the event, long before its 5 s"
+    statuses.record(envelope("dossier.result-returned", dossier, 6, {"status_from": 9, "status_to": 10}))
+    assert await statuses.reached(dossier, 9, within_s=0), "a status the dossier has been in stays reached"
+    assert await statuses.reached(dossier, 10, within_s=0)
+    assert not await statuses.reached(dossier, 8, within_s=0.01)
+    assert not await statuses.reached(str(uuid.uuid4()), 10, within_s=0.01)
 
 
 def test_a_levels_figures_leave_out_what_is_not_measured() -> None:
