@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import NewTopic
 
 from deploy.local.settings import SERVICES
@@ -28,6 +28,7 @@ from shared.events.examples import example_envelope
 from shared.kafka.lag import group_lags
 from shared.kafka.reading import administrator, observer, partitions_of
 from shared.kafka.topics import load_topics
+from shared.outbox.relay import relay_producer
 from shared.settings import KafkaSettings, with_database
 
 FLOOR_DATABASE = "bench_floor"  # not lienthong_*: its transactions must not count as the pipeline's
@@ -178,7 +179,7 @@ async def _scratch_topic(kafka: KafkaSettings) -> AsyncIterator[None]:
 async def _bare_produce(kafka: KafkaSettings, duration_s: float) -> tuple[int, float]:
     """Records acknowledged per second by the relay's producer (idempotent, acks=all, linger 5 ms), `IN_FLIGHT` at
     a time, each keyed by a new dossier id like the pipeline's."""
-    producer = AIOKafkaProducer(**kafka.client_options(), enable_idempotence=True, acks="all", linger_ms=5)
+    producer = relay_producer(kafka)
     await producer.start()
     try:
         produced = 0

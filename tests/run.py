@@ -13,6 +13,7 @@ personal data, which fails the run. Prints the time spent per tier and ends with
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -96,6 +97,10 @@ def main(argv: list[str]) -> int:
         print(f"unknown tiers: {sorted(unknown)}; the tiers are {', '.join(TIERS)}", file=sys.stderr)
         return 2
     configure_logging(LogSettings(level="WARNING", format="console"))
+    # A shell without job control starts a background command with Ctrl-C ignored, and the ignoring passes on to
+    # every child: the tests that stop a command with SIGINT would wait for it in vain. A handled signal is reset
+    # to its default in the children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if BROWSER_TIERS & set(tiers) and (missing := ensure_chromium()):
         print(f"cannot run the tiers {', '.join(sorted(BROWSER_TIERS & set(tiers)))}: {missing}", file=sys.stderr)
         return 1

@@ -22,8 +22,9 @@ import json
 import math
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 import structlog
@@ -44,6 +45,28 @@ from shared.retry import keep_running
 from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
+
+
+def relay_producer_options(kafka: KafkaSettings) -> dict[str, Any]:
+    return {
+        **kafka.client_options(),
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 10_000,
+        "max_request_size": MAX_REQUEST_BYTES,
+    }
+
+
+def relay_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(**relay_producer_options(kafka))
+
+
+class _Row(Protocol):
+    def __getitem__(self, column: str) -> Any: ...
+
+
+Row = TypeVar("Row", bound=_Row)  # an outbox row as asyncpg returns it, or anything read the same way
 
 LOCK_NAMESPACE = 0x6F757462  # "outb": advisory locks (namespace, shard)
 RELAY_ALIVE_S = 10
@@ -75,6 +98,19 @@ FROM outbox WHERE state <> 'sent'
 """
 
 
+def waves_of(rows: Sequence[Row]) -> list[list[Row]]:
+    """The rows, in `position` order, as waves: the n-th wave holds each dossier's n-th row."""
+    waves: list[list[Row]] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        nth = seen.get(row["dossier_id"], 0)
+        seen[row["dossier_id"]] = nth + 1
+        if nth == len(waves):
+            waves.append([])
+        waves[nth].append(row)
+    return waves
+
+
 @dataclass
 class RelayMetrics:
     registry: CollectorRegistry
@@ -101,6 +137,7 @@ class Relay:
     batch_size: int = 100
     poll_interval_s: float = 1.0
     relay_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    make_producer: Callable[[KafkaSettings], AIOKafkaProducer] = field(default=relay_producer)
 
     def __post_init__(self) -> None:
         self.metrics = RelayMetrics(self.registry)
@@ -130,14 +167,7 @@ class Relay:
         locks = await asyncpg.connect(self.dsn)
         listener = await asyncpg.connect(self.dsn)
         pool = await create_pool(self.dsn, min_size=1, max_size=2)
-        producer = AIOKafkaProducer(
-            **self.kafka.client_options(),
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=5,
-            request_timeout_ms=10_000,
-            max_request_size=MAX_REQUEST_BYTES,
-        )
+        producer = self.make_producer(self.kafka)
         try:
             await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             self.started = True
@@ -191,45 +221,54 @@ class Relay:
         self.metrics.shards.set(len(self.owned))
 
     async def _publish(self, pool: asyncpg.Pool, producer: AIOKafkaProducer) -> int:
+        """One batch, in waves: each dossier's first row of the batch, then its second once the first is
+        acknowledged, and so on. A dossier never has two rows in flight, so a row that fails (a broker restarting:
+        its partition has no leader yet) cannot be overtaken on the topic by a later one that succeeds; the
+        dossier's later rows wait behind it for the next scan, while other dossiers' rows go on."""
         rows = await pool.fetch(PENDING_ROWS, sorted(self.owned), self.batch_size)
         if not rows:
             return 0
         sent: list[int] = []
         failed: list[tuple[int, str]] = []
-        deliveries: list[tuple[Any, asyncio.Future[Any]]] = []
-        halted: set[str] = set()  # dossiers with a failed row in this batch: their later rows wait behind it
-        for row in rows:
-            if row["dossier_id"] in halted:
-                continue
-            headers = [(name, value.encode()) for name, value in json.loads(row["headers"])]
-            size = len(row["value"] or b"") + sum(len(n) + len(v) for n, v in headers)
-            try:
-                if size > MAX_REQUEST_BYTES:
-                    raise MessageSizeTooLargeError(f"event of {size} bytes exceeds {MAX_REQUEST_BYTES}")
-                future = await producer.send(
-                    row["topic"], row["value"], key=row["dossier_id"].encode(), headers=headers
-                )
-            except PERMANENT_ERRORS as error:
-                failed.append((row["position"], f"{type(error).__name__}: {error}"))
-                halted.add(row["dossier_id"])
-                continue
-            deliveries.append((row, future))
-        results = await asyncio.gather(*(future for _, future in deliveries), return_exceptions=True)
+        halted: set[str] = set()  # dossiers with a row not published in this batch: their later rows wait
         retry_later: BaseException | None = None
-        for (row, _), result in zip(deliveries, results, strict=True):
-            if not isinstance(result, BaseException):
-                sent.append(row["position"])
-                self.metrics.published.labels(row["event_type"]).inc()
-            elif isinstance(result, PERMANENT_ERRORS):
-                failed.append((row["position"], f"{type(result).__name__}: {result}"))
-            else:
-                retry_later = result
+        for wave in waves_of(rows):
+            deliveries: list[tuple[Any, asyncio.Future[Any]]] = []
+            for row in wave:
+                if row["dossier_id"] in halted:
+                    continue
+                try:
+                    deliveries.append((row, await self._send(producer, row)))
+                except PERMANENT_ERRORS as error:
+                    failed.append((row["position"], f"{type(error).__name__}: {error}"))
+                    halted.add(row["dossier_id"])
+            results = await asyncio.gather(*(future for _, future in deliveries), return_exceptions=True)
+            for (row, _), result in zip(deliveries, results, strict=True):
+                if not isinstance(result, BaseException):
+                    sent.append(row["position"])
+                    self.metrics.published.labels(row["event_type"]).inc()
+                    continue
+                halted.add(row["dossier_id"])
+                if isinstance(result, PERMANENT_ERRORS):
+                    failed.append((row["position"], f"{type(result).__name__}: {result}"))
+                else:
+                    retry_later = result
         await self._record(pool, sent, failed)
         if retry_later is not None:
-            # Rows after a transient failure may have gone out before it: consumers park the early ones and
-            # apply them once the missing event arrives, so marking what succeeded keeps repeats to a minimum.
             raise retry_later if isinstance(retry_later, KafkaError) else KafkaError(str(retry_later))
         return len(rows)
+
+    @staticmethod
+    async def _send(producer: AIOKafkaProducer, row: asyncpg.Record) -> asyncio.Future[Any]:
+        """The row handed to the producer; the future of its acknowledgement."""
+        headers = [(name, value.encode()) for name, value in json.loads(row["headers"])]
+        size = len(row["value"] or b"") + sum(len(n) + len(v) for n, v in headers)
+        if size > MAX_REQUEST_BYTES:
+            raise MessageSizeTooLargeError(f"event of {size} bytes exceeds {MAX_REQUEST_BYTES}")
+        future: asyncio.Future[Any] = await producer.send(
+            row["topic"], row["value"], key=row["dossier_id"].encode(), headers=headers
+        )
+        return future
 
     async def _record(self, pool: asyncpg.Pool, sent: list[int], failed: list[tuple[int, str]]) -> None:
         async with pool.acquire() as conn, conn.transaction():

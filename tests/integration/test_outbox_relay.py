@@ -1,5 +1,6 @@
 """The outbox and its relay against the real broker and database: written in the caller's transaction,
-published in per-dossier order by relays that share the shards, failed rows blocking only their dossier."""
+published in per-dossier order by relays that share the shards and through a failure worth retrying, failed rows
+blocking only their dossier."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import LeaderNotAvailableError
 from prometheus_client import CollectorRegistry
 
 from shared.events.envelope import Envelope
 from shared.outbox import NOTIFY_CHANNEL, SHARDS
-from shared.outbox.relay import Relay
+from shared.outbox.relay import Relay, relay_producer_options
 from shared.outbox.writer import Outbox
 from shared.settings import KafkaSettings
 from tests.support.messaging import create_topics, eventually, outbox_database, unique
@@ -161,6 +164,39 @@ async def test_a_row_too_large_fails_and_blocks_only_its_dossier(rig: OutboxRig)
     assert [row["state"] for row in states] == ["sent", "failed", "pending"]
     assert registry.get_sample_value("lienthong_outbox_failed") == 1
     assert registry.get_sample_value("lienthong_outbox_backlog") == 1
+
+
+class LeaderLostOnce(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka has no type hints
+    """The relay's producer on the real broker, except that the next record of each dossier in `unlucky` fails as
+    it does while a broker restarts and its partition has no leader yet: a failure worth retrying."""
+
+    def __init__(self, unlucky: set[str], **options: Any) -> None:
+        super().__init__(**options)
+        self.unlucky = unlucky
+
+    async def send(self, topic: str, value: Any = None, key: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if key is not None and key.decode() in self.unlucky:
+            self.unlucky.discard(key.decode())
+            failed: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            failed.set_exception(LeaderNotAvailableError())
+            return failed
+        return await super().send(topic, value, key, *args, **kwargs)
+
+
+async def test_a_row_that_fails_for_a_moment_is_not_overtaken_by_its_dossiers_later_rows(rig: OutboxRig) -> None:
+    unlucky, other = str(uuid.uuid4()), str(uuid.uuid4())
+    await rig.write(unlucky, 3)
+    await rig.write(other, 3)
+    failing = {unlucky}
+    relay = rig.relay()
+    relay.make_producer = lambda kafka: LeaderLostOnce(failing, **relay_producer_options(kafka))
+    tasks = await run_relays(relay)
+    try:
+        events = await rig.read(6)
+    finally:
+        await stop(tasks)
+    assert not failing, "the unlucky dossier's first record failed once"
+    assert by_dossier(events) == {unlucky: [1, 2, 3], other: [1, 2, 3]}, "in order on the topic, nothing repeated"
 
 
 async def test_two_relays_share_the_shards_and_keep_dossier_order(rig: OutboxRig) -> None:
