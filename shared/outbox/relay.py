@@ -2,9 +2,9 @@
 
 Order: rows are spread over SHARDS shards by dossier id; a relay publishes a shard only while it holds that
 shard's PostgreSQL advisory lock (session-level, so a relay that dies frees its shards with its connection),
-and always in `position` order. Several relays split the shards fairly: each heartbeats into `outbox_relays`
-and holds at most ceil(SHARDS / live relays). Row-level claiming would let two relays publish one dossier's
-events concurrently, out of order.
+and always in `position` order, one row of a dossier in flight at a time (a batch goes out in waves). Several
+relays split the shards fairly: each heartbeats into `outbox_relays` and holds at most ceil(SHARDS / live
+relays). Row-level claiming would let two relays publish one dossier's events concurrently, out of order.
 
 Wake-up: LISTEN on the channel the writer NOTIFYs on commit, with a polling fallback for missed
 notifications (a relay restarting, a dropped listener connection).
@@ -46,28 +46,6 @@ from shared.settings import KafkaSettings
 
 log = structlog.get_logger(__name__)
 
-
-def relay_producer_options(kafka: KafkaSettings) -> dict[str, Any]:
-    return {
-        **kafka.client_options(),
-        "enable_idempotence": True,
-        "acks": "all",
-        "linger_ms": 5,
-        "request_timeout_ms": 10_000,
-        "max_request_size": MAX_REQUEST_BYTES,
-    }
-
-
-def relay_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
-    return AIOKafkaProducer(**relay_producer_options(kafka))
-
-
-class _Row(Protocol):
-    def __getitem__(self, column: str) -> Any: ...
-
-
-Row = TypeVar("Row", bound=_Row)  # an outbox row as asyncpg returns it, or anything read the same way
-
 LOCK_NAMESPACE = 0x6F757462  # "outb": advisory locks (namespace, shard)
 RELAY_ALIVE_S = 10
 HEARTBEAT_S = 2  # how often a relay says it is alive and rebalances shards: well within RELAY_ALIVE_S
@@ -97,6 +75,28 @@ SELECT pending.count AS pending, coalesce(extract(epoch FROM now() - pending.old
 FROM (SELECT count(*), min(created_at) AS oldest FROM outbox WHERE state = 'pending') AS pending,
      (SELECT count(*), count(DISTINCT dossier_id) AS dossiers FROM outbox WHERE state = 'failed') AS failed
 """
+
+
+def relay_producer_options(kafka: KafkaSettings) -> dict[str, Any]:
+    return {
+        **kafka.client_options(),
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 10_000,
+        "max_request_size": MAX_REQUEST_BYTES,
+    }
+
+
+def relay_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(**relay_producer_options(kafka))
+
+
+class _Row(Protocol):
+    def __getitem__(self, column: str) -> Any: ...
+
+
+Row = TypeVar("Row", bound=_Row)  # an outbox row as asyncpg returns it, or anything read the same way
 
 
 def waves_of(rows: Sequence[Row]) -> list[list[Row]]:
